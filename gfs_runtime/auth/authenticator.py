@@ -38,9 +38,7 @@ class TokenAuthenticator:
         value = values[0].strip()
         if self._custom_header is None:
             if value[: len(_BEARER)].lower() != _BEARER:
-                raise _unauthenticated(
-                    "Authentication failed: the Authorization header must use the Bearer scheme."
-                )
+                raise _unauthenticated("Authentication failed: the Authorization header must use the Bearer scheme.")
             value = value[len(_BEARER) :].strip()
         if not value:
             raise _unauthenticated("Authentication failed: the token is empty.")

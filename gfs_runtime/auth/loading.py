@@ -23,9 +23,7 @@ def _strategy_classes_defined_in(module_name: str) -> list[type[TokenVerificatio
     except ModuleNotFoundError as e:
         raise ConfigError(f"module '{module_name}' was not found ({e})", key=_SETTING) from None
     except Exception as e:
-        raise ConfigError(
-            f"module '{module_name}' failed to import: {type(e).__name__}: {e}", key=_SETTING
-        ) from None
+        raise ConfigError(f"module '{module_name}' failed to import: {type(e).__name__}: {e}", key=_SETTING) from None
     return [
         member
         for _, member in inspect.getmembers(module, inspect.isclass)
@@ -57,11 +55,7 @@ def build_strategy(name: str, ctx: ServerContext) -> TokenVerificationStrategy:
     except ConfigError:
         raise
     except Exception as e:
-        raise ConfigError(
-            f"{strategy_class.__name__}.create() failed: {type(e).__name__}: {e}", key=_SETTING
-        ) from None
+        raise ConfigError(f"{strategy_class.__name__}.create() failed: {type(e).__name__}: {e}", key=_SETTING) from None
     if not isinstance(strategy, TokenVerificationStrategy):
-        raise ConfigError(
-            f"{strategy_class.__name__}.create() returned {type(strategy).__name__}", key=_SETTING
-        )
+        raise ConfigError(f"{strategy_class.__name__}.create() returned {type(strategy).__name__}", key=_SETTING)
     return strategy

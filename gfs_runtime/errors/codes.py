@@ -53,12 +53,7 @@ class ErrorCode:
         if number >= cls.CUSTOM_CODES_START:
             return f"custom ({number})"
         for attr, value in vars(cls).items():
-            if (
-                attr.isupper()
-                and isinstance(value, int)
-                and value & 0xFFFF == number
-                and attr != "CUSTOM_CODES_START"
-            ):
+            if attr.isupper() and isinstance(value, int) and value & 0xFFFF == number and attr != "CUSTOM_CODES_START":
                 return f"{attr.lower()} ({number})"
         return f"unknown ({number})"
 

@@ -39,9 +39,7 @@ class ConfigError(GfsError):
         super().__init__(self._render())
 
     def _render(self) -> str:
-        where = " ".join(
-            part for part in (self.file and f"{self.file}:", self.key and f"[{self.key}]") if part
-        )
+        where = " ".join(part for part in (self.file and f"{self.file}:", self.key and f"[{self.key}]") if part)
         text = f"{where} {self.problem}" if where else self.problem
         if self.value is not UNSET:
             text += f" (got {self.value!r})"

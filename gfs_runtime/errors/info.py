@@ -251,12 +251,8 @@ class RetryInfo:
         return orjson.dumps(
             {
                 "flight_info": _b64(self._flight_info.serialize() if self._flight_info else None),
-                "retry_descriptor": _b64(
-                    self._retry_descriptor.serialize() if self._retry_descriptor else None
-                ),
-                "cancel_descriptor": _b64(
-                    self._cancel_descriptor.serialize() if self._cancel_descriptor else None
-                ),
+                "retry_descriptor": _b64(self._retry_descriptor.serialize() if self._retry_descriptor else None),
+                "cancel_descriptor": _b64(self._cancel_descriptor.serialize() if self._cancel_descriptor else None),
             }
         )
 

@@ -40,13 +40,9 @@ def flight_error_for(exc: BaseException, *, include_traceback: bool = False) -> 
     if isinstance(exc, pyarrow.flight.FlightError):
         return _with_error_info(exc)
     if _is_task_wait_timeout(exc):
-        return ErrorInfo.for_reason(
-            ErrorCode.TIMEOUT, "Timed out waiting for the task's result."
-        ).to_timeout_error()
+        return ErrorInfo.for_reason(ErrorCode.TIMEOUT, "Timed out waiting for the task's result.").to_timeout_error()
     if isinstance(exc, NotImplementedError):
-        return ErrorInfo.for_reason(
-            ErrorCode.NOT_IMPLEMENTED, "This operation is not implemented."
-        ).to_server_error()
+        return ErrorInfo.for_reason(ErrorCode.NOT_IMPLEMENTED, "This operation is not implemented.").to_server_error()
     kind = type(exc).__name__
     if include_traceback:
         info = ErrorInfo.for_exc(

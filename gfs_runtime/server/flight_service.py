@@ -1,0 +1,239 @@
+"""The one pyarrow FlightServerBase subclass: checks inputs, delegates to FlightServerMethods, types all errors."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import Any, Final, cast
+
+import pyarrow
+import pyarrow.flight
+import structlog
+
+from gfs_runtime.errors.codes import ErrorCode
+from gfs_runtime.errors.info import ErrorInfo
+from gfs_runtime.errors.translate import flight_error_for
+from gfs_runtime.server.methods import FlightServerMethods
+from gfs_runtime.server.middleware import MIDDLEWARE_KEY, CallMiddlewareFactory
+
+_GUARDED_READER_METHODS: Final = ("read_chunk", "read_all", "to_reader")
+
+
+def _client_vanished() -> pyarrow.flight.FlightCancelledError:
+    return ErrorInfo.for_reason(
+        ErrorCode.COMMAND_CANCELLED, "The client went away before it finished sending its data."
+    ).to_cancelled_error()
+
+
+def _guard_reader(reader: pyarrow.flight.MetadataRecordBatchReader, context: pyarrow.flight.ServerCallContext) -> None:
+    """Make a vanished client an error, not a clean end of data.
+
+    pyarrow reports a client that died mid-upload as an ordinary end of stream; only the call's cancelled
+    flag tells the two apart. The reader keeps its type: its methods are shadowed on the instance (its
+    `__next__` and `read_pandas` go through them) and removed again by `_unguard_reader`.
+    """
+    cls = type(reader)
+
+    def read_chunk() -> pyarrow.flight.FlightStreamChunk:
+        try:
+            return cls.read_chunk(reader)
+        except StopIteration:
+            if context.is_cancelled():
+                raise _client_vanished() from None
+            raise
+
+    def read_all() -> pyarrow.Table:
+        table = cls.read_all(reader)
+        if context.is_cancelled():
+            raise _client_vanished()
+        return table
+
+    def to_reader() -> pyarrow.RecordBatchReader:
+        return pyarrow.RecordBatchReader.from_batches(reader.schema, _batches(read_chunk))
+
+    reader.read_chunk = read_chunk  # type: ignore[method-assign]  # instance shadowing, see docstring
+    reader.read_all = read_all  # type: ignore[method-assign]  # instance shadowing, see docstring
+    reader.to_reader = to_reader  # type: ignore[method-assign]  # instance shadowing, see docstring
+
+
+def _unguard_reader(reader: pyarrow.flight.MetadataRecordBatchReader) -> None:
+    # the shadowing closures reference the reader: drop them so it is freed with the call, not by the gc
+    for name in _GUARDED_READER_METHODS:
+        vars(reader).pop(name, None)
+
+
+def _batches(read_chunk: Any) -> Iterator[pyarrow.RecordBatch]:
+    while True:
+        try:
+            chunk = read_chunk()
+        except StopIteration:
+            return
+        if chunk.data is not None:
+            yield chunk.data
+
+
+def _too_large(what: str, limit: int) -> pyarrow.flight.FlightError:
+    # the message names the limit only: it must not echo the client's input
+    return ErrorInfo.bad_argument(f"The {what} is larger than the server's limit of {limit} bytes.")
+
+
+class FlightService(pyarrow.flight.FlightServerBase):
+    """Binds the Flight port at construction; serves calls through the methods given to `serve_methods`.
+
+    Private to `gfs_runtime.server`: services never see it, they implement FlightServerMethods.
+    """
+
+    def __init__(
+        self,
+        *,
+        location: str,
+        middleware: CallMiddlewareFactory,
+        max_command_bytes: int,
+        error_tracebacks: bool,
+        tls_certificates: list[tuple[bytes, bytes]] | None = None,
+        verify_client: bool = False,
+        root_certificates: bytes | None = None,
+    ) -> None:
+        super().__init__(
+            location=location,
+            # the stubs say str; pyarrow takes the PEM bytes the config holds
+            tls_certificates=cast(list[tuple[str, str]] | None, tls_certificates),
+            verify_client=verify_client,
+            root_certificates=cast(str | None, root_certificates),
+            middleware={MIDDLEWARE_KEY: middleware},
+        )
+        self._methods = FlightServerMethods()
+        self._max_command_bytes = max_command_bytes
+        self._error_tracebacks = error_tracebacks
+
+    def serve_methods(self, methods: FlightServerMethods) -> None:
+        """Delegate calls to `methods` from now on."""
+        self._methods = methods
+
+    def _failed(self, exc: BaseException, rpc: str) -> pyarrow.flight.FlightError:
+        if not isinstance(exc, pyarrow.flight.FlightError | NotImplementedError):
+            structlog.get_logger("gfs_runtime.server").error("call_failed", rpc=rpc, exc_info=exc)
+        # a passed-through error drops the frames it was raised through: nothing of them reaches pyarrow
+        return flight_error_for(exc, include_traceback=self._error_tracebacks).with_traceback(None)
+
+    def _check_size(self, value: bytes | None, what: str) -> None:
+        if value is not None and len(value) > self._max_command_bytes:
+            raise _too_large(what, self._max_command_bytes)
+
+    def _check_descriptor(self, descriptor: pyarrow.flight.FlightDescriptor) -> None:
+        if descriptor.descriptor_type == pyarrow.flight.DescriptorType.CMD:
+            self._check_size(descriptor.command, "descriptor command")
+        elif sum(len(part) for part in descriptor.path or ()) > self._max_command_bytes:
+            raise _too_large("descriptor path", self._max_command_bytes)
+
+    def _translated(self, results: Iterable[Any], rpc: str) -> Iterator[Any]:
+        try:
+            yield from results
+        except GeneratorExit:
+            raise
+        except BaseException as exc:
+            raise self._failed(exc, rpc) from None
+
+    def list_flights(  # type: ignore[override]  # pyarrow passes criteria as bytes; the stubs say str
+        self, context: pyarrow.flight.ServerCallContext, criteria: bytes
+    ) -> Iterator[pyarrow.flight.FlightInfo]:
+        """ListFlights, materialized here so errors raised while listing are typed too."""
+        try:
+            self._check_size(criteria, "criteria")
+            return iter(list(self._methods.list_flights(context, criteria)))
+        except BaseException as exc:
+            raise self._failed(exc, "ListFlights") from None
+
+    def get_flight_info(
+        self, context: pyarrow.flight.ServerCallContext, descriptor: pyarrow.flight.FlightDescriptor
+    ) -> pyarrow.flight.FlightInfo:
+        """GetFlightInfo."""
+        try:
+            self._check_descriptor(descriptor)
+            info = self._methods.get_flight_info(context, descriptor)
+            if not isinstance(info, pyarrow.flight.FlightInfo):
+                raise TypeError(f"get_flight_info returned {type(info).__name__}, not FlightInfo")
+            return info
+        except BaseException as exc:
+            raise self._failed(exc, "GetFlightInfo") from None
+
+    def get_schema(  # type: ignore[override]  # pyarrow expects a SchemaResult; the stubs say Schema
+        self, context: pyarrow.flight.ServerCallContext, descriptor: pyarrow.flight.FlightDescriptor
+    ) -> pyarrow.flight.SchemaResult:
+        """GetSchema."""
+        try:
+            self._check_descriptor(descriptor)
+            result = self._methods.get_schema(context, descriptor)
+            if not isinstance(result, pyarrow.flight.SchemaResult):
+                raise TypeError(f"get_schema returned {type(result).__name__}, not SchemaResult")
+            return result
+        except BaseException as exc:
+            raise self._failed(exc, "GetSchema") from None
+
+    def do_put(
+        self,
+        context: pyarrow.flight.ServerCallContext,
+        descriptor: pyarrow.flight.FlightDescriptor,
+        reader: pyarrow.flight.MetadataRecordBatchReader,
+        writer: pyarrow.flight.FlightMetadataWriter,
+    ) -> None:
+        """DoPut; a client that vanishes mid-upload reaches the method as an error."""
+        try:
+            self._check_descriptor(descriptor)
+            _guard_reader(reader, context)
+            self._methods.do_put(context, descriptor, reader, writer)
+        except BaseException as exc:
+            raise self._failed(exc, "DoPut") from None
+        finally:
+            _unguard_reader(reader)
+
+    def do_get(
+        self, context: pyarrow.flight.ServerCallContext, ticket: pyarrow.flight.Ticket
+    ) -> pyarrow.flight.FlightDataStream:
+        """DoGet; the stream is returned as is, so C++ streams stay off the GIL."""
+        try:
+            self._check_size(ticket.ticket, "ticket")
+            stream = self._methods.do_get(context, ticket)
+            if not isinstance(stream, pyarrow.flight.FlightDataStream):
+                raise TypeError(f"do_get returned {type(stream).__name__}, not a FlightDataStream")
+            return stream
+        except BaseException as exc:
+            raise self._failed(exc, "DoGet") from None
+
+    def do_exchange(
+        self,
+        context: pyarrow.flight.ServerCallContext,
+        descriptor: pyarrow.flight.FlightDescriptor,
+        reader: pyarrow.flight.MetadataRecordBatchReader,
+        writer: pyarrow.flight.MetadataRecordBatchWriter,
+    ) -> None:
+        """DoExchange; like DoPut, a vanished client is an error for the method."""
+        try:
+            self._check_descriptor(descriptor)
+            _guard_reader(reader, context)
+            self._methods.do_exchange(context, descriptor, reader, writer)
+        except BaseException as exc:
+            raise self._failed(exc, "DoExchange") from None
+        finally:
+            _unguard_reader(reader)
+
+    def list_actions(self, context: pyarrow.flight.ServerCallContext) -> list[Any]:
+        """ListActions, materialized here so errors raised while listing are typed too."""
+        try:
+            return list(self._methods.list_actions(context))
+        except BaseException as exc:
+            raise self._failed(exc, "ListActions") from None
+
+    def do_action(self, context: pyarrow.flight.ServerCallContext, action: pyarrow.flight.Action) -> Iterable[Any]:
+        """DoAction; results produced lazily are typed on error as they are pulled."""
+        try:
+            body = action.body
+            if body is not None and body.size > self._max_command_bytes:
+                raise _too_large("action body", self._max_command_bytes)
+            results = self._methods.do_action(context, action)
+        except BaseException as exc:
+            raise self._failed(exc, "DoAction") from None
+        if results is None:
+            return []
+        if isinstance(results, list | tuple):
+            return list(results)
+        return self._translated(results, "DoAction")
