@@ -33,7 +33,7 @@ test: lint system-deps
 	$(BIN)/pytest
 
 demo: $(STAMP)
-	$(BIN)/python examples/demo.py
+	$(BIN)/python -m gfs_cli.demo
 
 bench: $(STAMP)
 	$(BIN)/python bench/run.py

@@ -46,9 +46,7 @@ def _call(server: _RaisingServer) -> pyarrow.flight.FlightError:
 
 
 def test_to_bytes_writes_the_reference_json_shape() -> None:
-    doc = orjson.loads(
-        ErrorInfo("boom", detail="d", body=b"\x00\x01", code=ErrorCode.COMMAND_FAILED).to_bytes()
-    )
+    doc = orjson.loads(ErrorInfo("boom", detail="d", body=b"\x00\x01", code=ErrorCode.COMMAND_FAILED).to_bytes())
     assert doc == {"msg": "boom", "detail": "d", "code": 5, "body": "AAE="}
 
 

@@ -77,8 +77,6 @@ def test_task_wait_timeout_becomes_a_timeout_error() -> None:
 
 
 def test_config_error_names_file_key_value_and_expectation() -> None:
-    error = ConfigError(
-        "must be a port", file="a.toml", key="server.listen_port", value=70000, expected="1..65535"
-    )
+    error = ConfigError("must be a port", file="a.toml", key="server.listen_port", value=70000, expected="1..65535")
     assert str(error) == "a.toml: [server.listen_port] must be a port (got 70000); expected 1..65535"
     assert str(ConfigError("no such file", file="x.toml")) == "x.toml: no such file"

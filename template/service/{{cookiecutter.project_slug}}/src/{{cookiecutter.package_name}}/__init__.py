@@ -1,0 +1,1 @@
+"""{{ cookiecutter.project_slug }}: an Arrow Flight data service built on gfs."""
