@@ -15,6 +15,7 @@ import typer
 from gfs_cli import naming
 from gfs_cli.config_view import effective_settings, format_settings
 from gfs_cli.errors import InvalidAnswerError, NotAServiceRepoError
+from gfs_cli.extras import add_extra, format_extra_list
 from gfs_cli.project import find_project
 from gfs_cli.reload import Reloader, run_with_reload
 from gfs_cli.scaffold import ServiceAnswers, installed_gfs_version, render_service
@@ -126,6 +127,7 @@ def build_app() -> typer.Typer:
     app.command("run")(run_command)
     app.command("start")(start_command)
     app.command("config")(config_command)
+    app.command("add-verifier")(add_verifier_command)
     return app
 
 
@@ -222,6 +224,22 @@ def config_command(config: ConfigOption = None) -> int:
     """Validate the configuration and print every effective setting with its source, secrets masked."""
     files: Sequence[Path] = config or _project_config_files()
     typer.echo(format_settings(effective_settings(files)))
+    return EXIT_OK
+
+
+def add_verifier_command(
+    kind: Annotated[str | None, typer.Argument(help="Kind of token verifier to add; see --list.")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the change as a diff; write nothing.")] = False,
+    force: Annotated[bool, typer.Option("--force", help="Replace files you changed, backing each up.")] = False,
+    list_kinds: Annotated[bool, typer.Option("--list", help="List the kinds of verifier and exit.")] = False,
+) -> int:
+    """Add a token verifier to the repo made by `gfs new` you are in, never overwriting your edits silently."""
+    if list_kinds:
+        typer.echo(format_extra_list())
+    elif kind is None:
+        raise typer.BadParameter("KIND is required; `gfs add-verifier --list` shows the kinds")
+    else:
+        add_extra(Path.cwd(), kind, dry_run=dry_run, force=force, echo=typer.echo)
     return EXIT_OK
 
 
