@@ -11,11 +11,12 @@ from gfs_runtime.config import Dynaconf, ServerConfig
 from gfs_runtime.health.monitor import ServerHealthMonitor
 from gfs_runtime.server.methods import FlightServerMethods
 from gfs_runtime.tasks.executor import TaskExecutor
+from gfs_runtime.telemetry.metrics import ServerMetrics
 
 
 @dataclass(frozen=True)
 class ServerContext:
-    """The server's settings, parsed config, advertised location, health monitor and task executor."""
+    """The server's settings, parsed config, advertised location, health monitor, task executor and metrics."""
 
     settings: Dynaconf
     """Every setting loaded from files, environment and overrides (the service's own sections too)."""
@@ -31,6 +32,9 @@ class ServerContext:
 
     task_executor: TaskExecutor
     """Runs long-running tasks whose results DoGet streams out."""
+
+    metrics: ServerMetrics | None = None
+    """The server's Prometheus metrics, for the service's own (`metrics.counter(...)`); None without metrics_host."""
 
 
 class FlightServerMethodsFactory(Protocol):

@@ -2,7 +2,9 @@
 
 pyarrow runs three Python callbacks per RPC for it (``start_call``, ``sending_headers``, ``call_completed``),
 so everything here is kept cheap: no logging on the success path, no copies, a counter for call ids.
-Later concerns (metrics, tracing) attach to this same object, never as a second middleware.
+The call registers itself as its gRPC thread's log field source from ``start_call`` to ``call_completed``
+(two dict operations); its fields are computed only when a line is actually logged. Metrics and tracing
+subclass these classes (`gfs_runtime.server.observing`), never add a second middleware.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 import itertools
 import threading
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Final, TypeAlias, cast
+from typing import TYPE_CHECKING, Any, Final, TypeAlias, cast
 
 import pyarrow
 import pyarrow.flight
@@ -19,6 +21,11 @@ import structlog
 from gfs_runtime.errors.codes import ErrorCode
 from gfs_runtime.errors.info import ErrorInfo
 from gfs_runtime.errors.translate import flight_error_for
+from gfs_runtime.server.call_logging import add_span_ids, peer_from_stack
+from gfs_runtime.telemetry.logging import THREAD_LOG_FIELDS
+
+if TYPE_CHECKING:
+    from structlog.typing import EventDict
 
 OnEndCallbackFn: TypeAlias = Callable[[pyarrow.ArrowException | None], Any]
 """A function run when a call ends; it gets None on success or the error the call ended with."""
@@ -31,6 +38,15 @@ MIDDLEWARE_KEY: Final = "call_info"
 
 _NOT_READY: Final = ErrorInfo.for_reason(ErrorCode.NOT_READY, "The server is starting; try again later.")
 _SHUTTING_DOWN: Final = ErrorInfo.for_reason(ErrorCode.SHUTTING_DOWN, "The server is shutting down.")
+_get_ident: Final = threading.get_ident
+
+METHOD_LABELS: Final = {method: method.name.lower() for method in pyarrow.flight.FlightMethod}
+"""pyarrow's FlightMethod to the snake_case name used in logs and metrics labels (``do_get``)."""
+
+OTHER_METHOD: Final = "other"
+"""The method label of a FlightMethod pyarrow added after this table was built."""
+
+DEFAULT_TRACE_KEYS: Final = ("trace_id", "span_id", "parent_span_id")
 
 
 def shutting_down_error() -> pyarrow.flight.FlightUnavailableError:
@@ -42,6 +58,7 @@ class CallInfo(pyarrow.flight.ServerMiddleware):
     """What is known about the current call: pyarrow's CallInfo and the headers the caller sent."""
 
     MiddlewareName = MIDDLEWARE_KEY
+    _token_data: Any = None
 
     def __init__(self, info: pyarrow.flight.CallInfo, headers: dict[str, list[str]]) -> None:
         super().__init__()
@@ -57,6 +74,11 @@ class CallInfo(pyarrow.flight.ServerMiddleware):
     def headers(self) -> dict[str, list[str]]:
         """Headers sent by the caller, lower-case names to lists of values."""
         return self._headers
+
+    @property
+    def token_data(self) -> Any:
+        """The caller identity the token verification returned (None without authentication)."""
+        return self._token_data
 
 
 class CallFinalizer(pyarrow.flight.ServerMiddleware):
@@ -110,6 +132,11 @@ class TokenAuthMiddleware(pyarrow.flight.ServerMiddleware):
 class CallMiddleware(CallInfo, CallFinalizer, TokenAuthMiddleware):
     """The single per-call object; it is the CallInfo, the CallFinalizer and the TokenAuthMiddleware at once."""
 
+    span: Any = None
+    """The call's tracing span (set by the observing subclass when tracing is on)."""
+
+    _peer: str | None = None
+
     def __init__(
         self,
         tracker: CallMiddlewareFactory,
@@ -124,7 +151,30 @@ class CallMiddleware(CallInfo, CallFinalizer, TokenAuthMiddleware):
         self._on_end = None
         self._token_data = token_data
         self._tracker = tracker
+        self._thread_id = _get_ident()
         self.call_id = call_id
+
+    @property
+    def peer(self) -> str | None:
+        """The caller's address as gRPC reports it (``ipv4:127.0.0.1:50123``); None when not known."""
+        # pyarrow tells it only to the handler: it is read from the handler's frame on first use (on the
+        # call's own thread only) and remembered
+        peer = self._peer
+        if peer is None and _get_ident() == self._thread_id:
+            peer = self._peer = peer_from_stack()
+        return peer
+
+    def add_log_fields(self, event_dict: EventDict) -> None:
+        """Add request id, RPC method, peer, caller identity and (when traced) the span's ids to a log line."""
+        event_dict.setdefault("request_id", self.call_id)
+        event_dict.setdefault("rpc_method", METHOD_LABELS.get(self._info.method, OTHER_METHOD))
+        peer = self.peer
+        if peer is not None:
+            event_dict.setdefault("peer", peer)
+        if self._token_data is not None:
+            event_dict.setdefault("caller", self._token_data)
+        if self.span is not None:
+            add_span_ids(event_dict, self.span, self._tracker.trace_keys)
 
     @property
     def streams_cut(self) -> bool:
@@ -147,11 +197,22 @@ class CallMiddleware(CallInfo, CallFinalizer, TokenAuthMiddleware):
             if self._on_end is not None:
                 self.run_finalizers(exception)
         finally:
+            # unregister() inlined: this runs for every call
+            thread_id = self._thread_id
+            if THREAD_LOG_FIELDS.get(thread_id) is self:
+                del THREAD_LOG_FIELDS[thread_id]
             self._tracker.call_ended()
+
+    def unregister(self) -> None:
+        """Stop being the log field source of the call's thread."""
+        if THREAD_LOG_FIELDS.get(self._thread_id) is self:
+            del THREAD_LOG_FIELDS[self._thread_id]
 
 
 class CallMiddlewareFactory(pyarrow.flight.ServerMiddlewareFactory):
     """Creates the per-call object, rejects calls while not serving, and counts calls in flight for draining."""
+
+    _call_class: type[CallMiddleware] = CallMiddleware
 
     def __init__(
         self,
@@ -164,6 +225,7 @@ class CallMiddlewareFactory(pyarrow.flight.ServerMiddlewareFactory):
         self.authenticator = authenticator
         self.task_wait_timeout_sec = task_wait_timeout_sec
         self.error_tracebacks = error_tracebacks
+        self.trace_keys: tuple[str, str, str] = DEFAULT_TRACE_KEYS
         # the per-call paths take the bare lock (cheaper than entering the Condition); drains wait on it
         self._lock = threading.Lock()
         self._cond = threading.Condition(self._lock)
@@ -199,7 +261,9 @@ class CallMiddlewareFactory(pyarrow.flight.ServerMiddlewareFactory):
             except BaseException as exc:  # nothing is dispatched for a call that failed authentication
                 self.call_ended()
                 raise flight_error_for(exc) from None
-        return CallMiddleware(self, info, call_headers, token_data, next(self._ids))
+        call = self._call_class(self, info, call_headers, token_data, next(self._ids))
+        THREAD_LOG_FIELDS[call._thread_id] = call
+        return call
 
     def call_ended(self) -> None:
         """Count one call as completed; wakes a drain waiting for the last one."""

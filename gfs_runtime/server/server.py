@@ -6,57 +6,64 @@ import os
 import threading
 import time
 from collections.abc import Mapping, Sequence
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import pyarrow.flight
 import structlog
 
 from gfs_runtime.config import Dynaconf, ServerConfig, read_config
-from gfs_runtime.errors.exceptions import ServerStartError
 from gfs_runtime.health.monitor import ServerHealthMonitor
 from gfs_runtime.server.context import FlightServerMethodsFactory, ServerContext
 from gfs_runtime.server.flight_service import FlightService
 from gfs_runtime.server.lifecycle import FINAL_STATES, Lifecycle, ServerState
 from gfs_runtime.server.methods import FlightServerMethods
-from gfs_runtime.server.middleware import CallMiddlewareFactory
 from gfs_runtime.server.process_exit import detach_exit_shutdown, end_process_at_exit_if_calls_remain
+from gfs_runtime.server.shell import ServerShell
 from gfs_runtime.server.signals import RestoreSignals, block_stop_signals_in_this_thread, install_signal_handlers
-from gfs_runtime.server.wiring import advertised_location, build_authenticator, listen_url, tls_options
+from gfs_runtime.server.wiring import (
+    advertised_location,
+    auth_failure_listener,
+    bind_flight_service,
+    build_authenticator,
+    build_middleware,
+    build_task_executor,
+    check_tls_material,
+    create_methods,
+    warn_if_open_to_anyone,
+)
 from gfs_runtime.tasks.executor import TaskExecutor
-from gfs_runtime.tasks.thread_executor import ThreadTaskExecutor
 from gfs_runtime.telemetry.logging import configure_logging
+from gfs_runtime.telemetry.metrics import ServerMetrics
+
+if TYPE_CHECKING:
+    from opentelemetry.sdk.trace.export import SpanExporter
 
 # after the drain deadline, the least time still shared by cancelled tasks and the Flight shutdown
 _MIN_GRACE_SEC: Final = 1.0
 _STARTED_STATES: Final = frozenset({ServerState.READY, ServerState.DRAINING, *FINAL_STATES})
 
 
-def _no_restore() -> bool:
-    return False
-
-
 class FlightServer:
     """A Flight RPC server for a service's methods: `start`, `stop` (graceful), `abort`, and waits for both."""
 
     def __init__(
-        self, settings: Dynaconf, config: ServerConfig, methods: FlightServerMethods | FlightServerMethodsFactory
+        self,
+        settings: Dynaconf,
+        config: ServerConfig,
+        methods: FlightServerMethods | FlightServerMethodsFactory,
+        *,
+        span_exporter: SpanExporter | None = None,  # replaces the configured exporter (tests)
     ) -> None:
+        check_tls_material(config)
         self._settings = settings
         self._config = config
         self._methods = methods
         self._logger = structlog.get_logger("gfs_runtime.server")
         self._lifecycle = Lifecycle()
         self._health = ServerHealthMonitor(trim_interval=config.malloc_trim_interval_sec)
-        self._task_executor = ThreadTaskExecutor(
-            task_threads=config.task_threads,
-            task_close_threads=config.task_close_threads,
-            task_queue_size=config.task_queue_size,
-            result_ttl_sec=config.task_result_ttl_sec,
-            error_tracebacks=config.error_tracebacks,
-        )
-        self._middleware = CallMiddlewareFactory(
-            task_wait_timeout_sec=config.task_wait_timeout_sec, error_tracebacks=config.error_tracebacks
-        )
+        self._shell = ServerShell(config, self._health, span_exporter=span_exporter)
+        self._task_executor = build_task_executor(config, self._shell)
+        self._middleware = build_middleware(config, self._shell)
         self._location = advertised_location(config, bound_port=None)
         self._service: FlightService | None = None
         self._thread: threading.Thread | None = None
@@ -66,7 +73,8 @@ class FlightServer:
         self._abort_requested = False
         self._was_ready = False
         self._exit_guarded = False
-        self._restore_signals: RestoreSignals = _no_restore
+        self._finishing = False
+        self._restore_signals: RestoreSignals = lambda: False
 
     @property
     def location(self) -> pyarrow.flight.Location:
@@ -82,6 +90,21 @@ class FlightServer:
     def health(self) -> ServerHealthMonitor:
         """The server's health monitor."""
         return self._health
+
+    @property
+    def metrics(self) -> ServerMetrics | None:
+        """The server's Prometheus metrics (add your own to it); None without `metrics_host`."""
+        return self._shell.metrics
+
+    @property
+    def health_check_port(self) -> int | None:
+        """The port serving /live and /ready (the bound one once started); None without `health_check_host`."""
+        return self._shell.health_check_port
+
+    @property
+    def metrics_port(self) -> int | None:
+        """The port serving /metrics (the bound one once started); None without `metrics_host`."""
+        return self._shell.metrics_port
 
     @property
     def state(self) -> ServerState:
@@ -167,23 +190,15 @@ class FlightServer:
 
     def _start_up(self) -> None:
         self._logger.info("server_starting", config=self._config.without_secrets())
+        self._shell.start()
+        warn_if_open_to_anyone(self._config)
         self._task_executor.start()
-        url = listen_url(self._config)
-        try:
-            service = FlightService(
-                location=url,
-                middleware=self._middleware,
-                max_command_bytes=self._config.max_command_bytes,
-                error_tracebacks=self._config.error_tracebacks,
-                **tls_options(self._config),
-            )
-        except Exception as e:
-            raise ServerStartError(f"cannot serve Flight RPC on {url} (is the port already in use?): {e}") from e
-        self._service = service
+        self._service = service = bind_flight_service(self._config, self._middleware)
         self._location = advertised_location(self._config, bound_port=service.port)
-        ctx = ServerContext(self._settings, self._config, self._location, self._health, self._task_executor)
-        self._middleware.authenticator = build_authenticator(ctx)
-        service.serve_methods(self._create_methods(ctx))
+        metrics = self._shell.metrics
+        ctx = ServerContext(self._settings, self._config, self._location, self._health, self._task_executor, metrics)
+        self._middleware.authenticator = build_authenticator(ctx, auth_failure_listener(metrics))
+        service.serve_methods(create_methods(self._methods, ctx, self._shell.tracing))
         with self._guard:
             # atomic with stop(): a server asked to stop during start-up never accepts a call
             if self._stop_requested.is_set():
@@ -192,19 +207,6 @@ class FlightServer:
             self._was_ready = self._lifecycle.advance(ServerState.READY)
         self._health.set_server_state(ServerState.READY.value, accepting_traffic=True)
         self._logger.info("server_started", location=self._location.uri.decode())
-
-    def _create_methods(self, ctx: ServerContext) -> FlightServerMethods:
-        if isinstance(self._methods, FlightServerMethods):
-            return self._methods
-        try:
-            methods = self._methods(ctx)
-        except Exception as e:
-            raise ServerStartError(f"the methods factory failed: {type(e).__name__}: {e}") from e
-        if not isinstance(methods, FlightServerMethods):
-            raise ServerStartError(
-                f"the methods factory returned {type(methods).__name__}; it must return a FlightServerMethods"
-            )
-        return methods
 
     def _start_up_failed(self, exc: BaseException) -> None:
         self._logger.error("server_start_failed", exc_info=exc)
@@ -215,6 +217,7 @@ class FlightServer:
             if self._service is not None:
                 # no call is in flight (all were refused), so this ends quickly
                 self._begin_flight_shutdown().join(_MIN_GRACE_SEC)
+            self._shell.stop()
         finally:
             self._lifecycle.fail(exc)
 
@@ -265,10 +268,14 @@ class FlightServer:
 
     def _finish(self, *, aborted: bool = False) -> None:
         with self._guard:
-            if self._is_finished():
+            if self._is_finished() or self._finishing:
                 return
-            # reported before the state changes: waiters on the state may end the process at once
-            self._health.set_server_state(ServerState.STOPPED.value, accepting_traffic=False)
+            self._finishing = True
+        # all done before the state changes (waiters on it may end the process); an abort exports no spans
+        self._health.set_server_state(ServerState.STOPPED.value, accepting_traffic=False)
+        try:
+            self._shell.stop(flush_spans=not aborted)
+        finally:
             self._logger.info("server_stopped", aborted=aborted)
             self._lifecycle.advance(ServerState.STOPPED)
 
@@ -284,7 +291,9 @@ def create_server(
     dev_log: bool = False,
     overrides: Mapping[str, Any] | None = None,
 ) -> FlightServer:
-    """Read the config, set up logging, and return an unstarted FlightServer for `methods`."""
+    """Read the config, set up logging and (global) tracing, and return an unstarted FlightServer for `methods`."""
     settings, config = read_config(config_files, overrides)
     configure_logging(dev_log=dev_log, logging_config=logging_config, event_key=config.log_event_key_name)
-    return FlightServer(settings, config, methods)
+    server = FlightServer(settings, config, methods)
+    server._shell.tracing.install_global_provider()
+    return server

@@ -14,6 +14,7 @@ import structlog
 from gfs_runtime.errors.codes import ErrorCode
 from gfs_runtime.errors.info import ErrorInfo
 from gfs_runtime.tasks.executor import GuardedTaskObserver, NoopTaskObserver, TaskExecutor, TaskObserver
+from gfs_runtime.tasks.hooks import SubmitHook, TaskSpanFactory
 from gfs_runtime.tasks.outcomes import RunOutcome, outcome_of_exception, outcome_of_return, task_error_for
 from gfs_runtime.tasks.result_store import ResultStore
 from gfs_runtime.tasks.results import FlightDataTaskResult, TaskExecutionResult
@@ -60,6 +61,8 @@ class ThreadTaskExecutor(TaskExecutor):
         result_ttl_sec: float,
         observer: TaskObserver | None = None,
         error_tracebacks: bool = False,
+        task_span: TaskSpanFactory | None = None,
+        on_submit: SubmitHook | None = None,
     ) -> None:
         if task_threads < 1 or task_close_threads < 1 or task_queue_size < 1:
             raise ValueError("task_threads, task_close_threads and task_queue_size must each be at least 1")
@@ -72,6 +75,8 @@ class ThreadTaskExecutor(TaskExecutor):
         self._task_threads = task_threads
         self._queue_size = task_queue_size
         self._error_tracebacks = error_tracebacks
+        self._task_span = task_span
+        self._on_submit = on_submit
         self._lock = threading.Lock()
         self._work: queue.SimpleQueue[_Execution | None] = queue.SimpleQueue()
         self._pending: dict[str, _Execution] = {}
@@ -97,6 +102,8 @@ class ThreadTaskExecutor(TaskExecutor):
     def submit(self, task: Task) -> None:
         """Queue `task`; FlightUnavailableError with BACKPRESSURE when the queue is full."""
         execution = _Execution(task)
+        if self._on_submit is not None:
+            self._run_submit_hook(self._on_submit, execution)
         with self._lock:
             if self._stopping:
                 raise _shutting_down_error()
@@ -111,6 +118,12 @@ class ThreadTaskExecutor(TaskExecutor):
             self._queued += 1
             self._observer.task_submitted(self._queued)
             self._work.put(execution)
+
+    def _run_submit_hook(self, hook: SubmitHook, execution: _Execution) -> None:
+        try:
+            execution.context.run(hook, execution.task)
+        except Exception:  # a hook (log fields) must never stop a task from being submitted
+            self._logger.warning("task_submit_hook_failed", task_id=execution.task.task_id, exc_info=True)
 
     def get_task_submitted_timestamp(self, task_id: str) -> float | None:
         """When the task was submitted (epoch seconds); None for unknown or expired ids."""
@@ -245,13 +258,24 @@ class ThreadTaskExecutor(TaskExecutor):
 
     def _execute(self, execution: _Execution, started: float) -> None:
         try:
-            outcome = self._run(execution.task)
+            if self._task_span is None:
+                outcome = self._run(execution.task)
+            else:
+                outcome = self._run_in_span(execution.task, self._task_span)
         except BaseException as exc:  # the outcome handling itself failed (a hook or a log call raised)
             error = task_error_for(exc, include_traceback=self._error_tracebacks)
             task = execution.task
             outcome = RunOutcome(TaskExecutionResult(task.task_id, task.cmd, None, False, error), "failed")
         self._observer.task_finished(time.monotonic() - started, outcome.outcome)
         self._complete(execution, outcome)
+
+    def _run_in_span(self, task: Task, task_span: TaskSpanFactory) -> RunOutcome:
+        with task_span(task.task_id) as span:
+            outcome = self._run(task)
+            error = outcome.result.error
+            if error is not None:
+                span.fail(ErrorCode.name(error.error_info.code))
+        return outcome
 
     def _run(self, task: Task) -> RunOutcome:
         try:
