@@ -13,9 +13,31 @@ from gfs_runtime.errors.codes import ErrorCode
 from gfs_runtime.errors.info import ErrorInfo
 from gfs_runtime.errors.translate import flight_error_for
 from gfs_runtime.server.methods import FlightServerMethods
-from gfs_runtime.server.middleware import MIDDLEWARE_KEY, CallMiddlewareFactory
+from gfs_runtime.server.middleware import MIDDLEWARE_KEY, CallMiddleware, CallMiddlewareFactory, current_call
 
 _GUARDED_READER_METHODS: Final = ("read_chunk", "read_all", "to_reader")
+
+
+def _begin_detached() -> CallMiddleware | None:
+    """The current call when pyarrow was not given its call object: counted in flight from here."""
+    call = current_call()
+    if call is None or not call.detached:
+        return None
+    call.begin_detached()
+    return call
+
+
+def _ended(call: CallMiddleware | None, error: pyarrow.flight.FlightError) -> pyarrow.flight.FlightError:
+    """End a detached call that failed with `error` and hand the error back for raising."""
+    if call is not None:
+        call.end_detached(error)
+    return error
+
+
+def _succeeded(call: CallMiddleware | None) -> None:
+    """End a detached call that succeeded."""
+    if call is not None:
+        call.end_detached(None)
 
 
 def _client_vanished() -> pyarrow.flight.FlightCancelledError:
@@ -137,37 +159,44 @@ class FlightService(pyarrow.flight.FlightServerBase):
         self, context: pyarrow.flight.ServerCallContext, criteria: bytes
     ) -> Iterator[pyarrow.flight.FlightInfo]:
         """ListFlights, materialized here so errors raised while listing are typed too."""
+        call = _begin_detached()
         try:
             self._check_size(criteria, "criteria")
-            return iter(list(self._methods.list_flights(context, criteria)))
+            flights = list(self._methods.list_flights(context, criteria))
         except BaseException as exc:
-            raise self._failed(exc, "ListFlights") from None
+            raise _ended(call, self._failed(exc, "ListFlights")) from None
+        _succeeded(call)
+        return iter(flights)
 
     def get_flight_info(
         self, context: pyarrow.flight.ServerCallContext, descriptor: pyarrow.flight.FlightDescriptor
     ) -> pyarrow.flight.FlightInfo:
         """GetFlightInfo."""
+        call = _begin_detached()
         try:
             self._check_descriptor(descriptor)
             info = self._methods.get_flight_info(context, descriptor)
             if not isinstance(info, pyarrow.flight.FlightInfo):
                 raise TypeError(f"get_flight_info returned {type(info).__name__}, not FlightInfo")
-            return info
         except BaseException as exc:
-            raise self._failed(exc, "GetFlightInfo") from None
+            raise _ended(call, self._failed(exc, "GetFlightInfo")) from None
+        _succeeded(call)
+        return info
 
     def get_schema(  # type: ignore[override]  # pyarrow expects a SchemaResult; the stubs say Schema
         self, context: pyarrow.flight.ServerCallContext, descriptor: pyarrow.flight.FlightDescriptor
     ) -> pyarrow.flight.SchemaResult:
         """GetSchema."""
+        call = _begin_detached()
         try:
             self._check_descriptor(descriptor)
             result = self._methods.get_schema(context, descriptor)
             if not isinstance(result, pyarrow.flight.SchemaResult):
                 raise TypeError(f"get_schema returned {type(result).__name__}, not SchemaResult")
-            return result
         except BaseException as exc:
-            raise self._failed(exc, "GetSchema") from None
+            raise _ended(call, self._failed(exc, "GetSchema")) from None
+        _succeeded(call)
+        return result
 
     def do_put(
         self,
@@ -177,14 +206,16 @@ class FlightService(pyarrow.flight.FlightServerBase):
         writer: pyarrow.flight.FlightMetadataWriter,
     ) -> None:
         """DoPut; a client that vanishes mid-upload reaches the method as an error."""
+        call = _begin_detached()
         try:
             self._check_descriptor(descriptor)
             _guard_reader(reader, context)
             self._methods.do_put(context, descriptor, reader, writer)
         except BaseException as exc:
-            raise self._failed(exc, "DoPut") from None
+            raise _ended(call, self._failed(exc, "DoPut")) from None
         finally:
             _unguard_reader(reader)
+        _succeeded(call)
 
     def do_get(
         self, context: pyarrow.flight.ServerCallContext, ticket: pyarrow.flight.Ticket
@@ -207,21 +238,26 @@ class FlightService(pyarrow.flight.FlightServerBase):
         writer: pyarrow.flight.MetadataRecordBatchWriter,
     ) -> None:
         """DoExchange; like DoPut, a vanished client is an error for the method."""
+        call = _begin_detached()
         try:
             self._check_descriptor(descriptor)
             _guard_reader(reader, context)
             self._methods.do_exchange(context, descriptor, reader, writer)
         except BaseException as exc:
-            raise self._failed(exc, "DoExchange") from None
+            raise _ended(call, self._failed(exc, "DoExchange")) from None
         finally:
             _unguard_reader(reader)
+        _succeeded(call)
 
     def list_actions(self, context: pyarrow.flight.ServerCallContext) -> list[Any]:
         """ListActions, materialized here so errors raised while listing are typed too."""
+        call = _begin_detached()
         try:
-            return list(self._methods.list_actions(context))
+            actions = list(self._methods.list_actions(context))
         except BaseException as exc:
-            raise self._failed(exc, "ListActions") from None
+            raise _ended(call, self._failed(exc, "ListActions")) from None
+        _succeeded(call)
+        return actions
 
     def do_action(self, context: pyarrow.flight.ServerCallContext, action: pyarrow.flight.Action) -> Iterable[Any]:
         """DoAction; results produced lazily are typed on error as they are pulled."""

@@ -17,6 +17,7 @@ from gfs_runtime.server.middleware import (
     CallInfo,
     CallMiddleware,
     OnEndCallbackFn,
+    current_call,
     shutting_down_error,
 )
 from gfs_runtime.tasks.executor import TaskExecutor
@@ -30,7 +31,8 @@ def _not_implemented(rpc: str) -> pyarrow.flight.FlightServerError:
 
 
 def _call_middleware(context: pyarrow.flight.ServerCallContext) -> object:
-    middleware = context.get_middleware(MIDDLEWARE_KEY)
+    # calls that end with their handler are not handed to pyarrow (see CallMiddlewareFactory.start_call)
+    middleware = context.get_middleware(MIDDLEWARE_KEY) or current_call()
     if middleware is None:
         raise RuntimeError("the call has no gfs middleware: is it served by a gfs FlightServer?")
     return middleware

@@ -48,6 +48,16 @@ OTHER_METHOD: Final = "other"
 
 DEFAULT_TRACE_KEYS: Final = ("trace_id", "span_id", "parent_span_id")
 
+CALLBACK_METHODS: Final = frozenset({pyarrow.flight.FlightMethod.DO_GET, pyarrow.flight.FlightMethod.DO_ACTION})
+"""Methods whose call goes on after the handler returns (a stream, lazy action results): pyarrow must tell
+the call object when they end. Every other call ends when its handler returns."""
+
+
+def current_call() -> CallMiddleware | None:
+    """The call the current gRPC thread is serving, as registered by `start_call`; None elsewhere."""
+    source = THREAD_LOG_FIELDS.get(_get_ident())
+    return source if isinstance(source, CallMiddleware) else None
+
 
 def shutting_down_error() -> pyarrow.flight.FlightUnavailableError:
     """The error calls get while, or because, the server shuts down."""
@@ -135,6 +145,9 @@ class CallMiddleware(CallInfo, CallFinalizer, TokenAuthMiddleware):
     span: Any = None
     """The call's tracing span (set by the observing subclass when tracing is on)."""
 
+    detached: bool = False
+    """True while pyarrow does not know this object: the handler wrapper begins and ends the call."""
+
     _peer: str | None = None
 
     def __init__(
@@ -203,6 +216,17 @@ class CallMiddleware(CallInfo, CallFinalizer, TokenAuthMiddleware):
                 del THREAD_LOG_FIELDS[thread_id]
             self._tracker.call_ended()
 
+    def begin_detached(self) -> None:
+        """Count a detached call as in flight while its handler runs (called by the handler wrapper)."""
+        self._tracker.call_started()
+
+    def end_detached(self, exception: BaseException | None) -> None:
+        """End a detached call as pyarrow's ``call_completed`` would: finalizers, then not in flight."""
+        if self.detached:
+            self.detached = False
+            # the Flight errors the handler wrapper passes are ArrowExceptions, as pyarrow's would be
+            self.call_completed(cast(pyarrow.ArrowException | None, exception))
+
     def unregister(self) -> None:
         """Stop being the log field source of the call's thread."""
         if THREAD_LOG_FIELDS.get(self._thread_id) is self:
@@ -244,13 +268,28 @@ class CallMiddlewareFactory(pyarrow.flight.ServerMiddlewareFactory):
         """True once draining was given up (timeout or abort)."""
         return self._streams_cut
 
-    def start_call(self, info: pyarrow.flight.CallInfo, headers: dict[str, list[str] | list[bytes]]) -> CallMiddleware:
-        """Admit the call (or raise UNAVAILABLE), authenticate it when configured, and count it."""
-        with self._lock:
-            rejection = self._rejection
-            if rejection is not None:
-                raise rejection.to_unavailable_error()
-            self._in_flight += 1
+    def start_call(
+        self, info: pyarrow.flight.CallInfo, headers: dict[str, list[str] | list[bytes]]
+    ) -> CallMiddleware | None:
+        """Admit the call (or raise UNAVAILABLE) and authenticate it; hand pyarrow the call object only for streams.
+
+        Returning None spares pyarrow's two further Python callbacks (``sending_headers``, ``call_completed``)
+        for calls whose handler's return ends them: those are counted and finished by the Flight service's
+        handler wrapper (see `CallMiddleware.begin_detached`), and found through `current_call`.
+        """
+        if info.method in CALLBACK_METHODS:
+            return self.admit(info, headers, in_flight=True)
+        call = self.admit(info, headers, in_flight=False)
+        call.detached = True
+        return None
+
+    def admit(
+        self, info: pyarrow.flight.CallInfo, headers: dict[str, list[str] | list[bytes]], *, in_flight: bool
+    ) -> CallMiddleware:
+        """Refuse the call while not serving, authenticate it, create its call object and register it."""
+        rejection = self._rejection  # checked again, under the lock, when the call is counted
+        if rejection is not None:
+            raise rejection.to_unavailable_error()
         # text headers are str, "-bin" ones bytes; CallInfo keeps the reference's simpler annotation
         call_headers = cast(dict[str, list[str]], headers)
         token_data = None
@@ -259,11 +298,21 @@ class CallMiddlewareFactory(pyarrow.flight.ServerMiddlewareFactory):
             try:
                 token_data = authenticator(info, call_headers)
             except BaseException as exc:  # nothing is dispatched for a call that failed authentication
-                self.call_ended()
                 raise flight_error_for(exc) from None
+        if in_flight:
+            with self._lock:
+                rejection = self._rejection
+                if rejection is not None:  # a drain began meanwhile: it must never miss a counted call
+                    raise rejection.to_unavailable_error()
+                self._in_flight += 1
         call = self._call_class(self, info, call_headers, token_data, next(self._ids))
         THREAD_LOG_FIELDS[call._thread_id] = call
         return call
+
+    def call_started(self) -> None:
+        """Count one call as in flight."""
+        with self._lock:
+            self._in_flight += 1
 
     def call_ended(self) -> None:
         """Count one call as completed; wakes a drain waiting for the last one."""

@@ -72,7 +72,7 @@ class ObservedCallMiddlewareFactory(CallMiddlewareFactory):
         if tracing is not None:
             span = tracing.start_call_span(info.method.name, cast(Mapping[str, Sequence[str]], headers), None)
         try:
-            call: ObservedCallMiddleware = super().start_call(info, headers)  # type: ignore[assignment]  # _call_class
+            call: ObservedCallMiddleware = self.admit(info, headers, in_flight=True)  # type: ignore[assignment]  # _call_class
         except pyarrow.flight.FlightError as exc:
             # refused calls (not serving, failed auth) are counted and traced too
             self.call_observed(info.method, exc, started, span)
