@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from gfs_runtime.server.discovery import load_methods_factory
+from gfs_runtime.server.process_exit import FORCED_EXIT_STATUS
 from gfs_runtime.server.server import create_server
 
 
@@ -27,8 +28,9 @@ def serve_provider(
     dev_log: bool = False,
     import_paths: Sequence[Path] = (),
 ) -> int:
-    """Serve the factory of `methods_provider` (`pkg.module` or `pkg.module:factory`) until SIGINT/SIGTERM; exit 0.
+    """Serve the factory of `methods_provider` (`pkg.module` or `pkg.module:factory`) until SIGINT/SIGTERM.
 
+    Returns 0 after a graceful stop, FORCED_EXIT_STATUS (1, as the reference) when a second signal aborted it.
     Problems (no factory, bad config, port in use, factory failing) raise GfsError subclasses.
     """
     add_import_paths(import_paths)
@@ -41,4 +43,4 @@ def serve_provider(
     )
     server.start()
     server.wait_for_stop()
-    return 0
+    return FORCED_EXIT_STATUS if server.aborted else 0

@@ -111,6 +111,11 @@ class FlightServer:
         """The server's lifecycle state."""
         return self._lifecycle.state
 
+    @property
+    def aborted(self) -> bool:
+        """True once `abort` was asked for (a second signal, or directly): calls may have been cut."""
+        return self._abort_requested
+
     def start(self, *, handle_signals: bool = True) -> None:
         """Start serving in the background; returns at once (see `wait_for_start`). Callable from any thread.
 

@@ -341,9 +341,11 @@ def test_abort_stops_at_once_while_a_call_is_stuck(make_server: MakeServer) -> N
         reader = client.do_get(pyarrow.flight.Ticket(b"t"))
         reader.read_chunk()
         assert methods.streaming.wait(WAIT_SEC)
+        assert not server.aborted
         server.abort()
         assert server.wait_for_stop(WAIT_SEC)
         assert server.state is ServerState.STOPPED
+        assert server.aborted
         methods.release.set()
 
 
