@@ -6,13 +6,8 @@ import tempfile
 from pathlib import Path
 from typing import Final
 
-from cookiecutter.exceptions import CookiecutterException
-from cookiecutter.generate import generate_context, generate_files
-from jinja2 import TemplateError as JinjaTemplateError
-
-from gfs_cli.errors import TemplateError
 from gfs_cli.extras_model import GeneratedRepo
-from gfs_cli.scaffold import find_template, template_version
+from gfs_cli.scaffold import find_template, render_template, template_version
 
 EXTRAS_DIR: Final = "extras"
 FRAGMENTS_DIR: Final = "fragments"
@@ -35,15 +30,8 @@ def read_fragment(template: str, name: str) -> str:
 
 def render_extra_files(template: str, repo: GeneratedRepo) -> dict[str, bytes]:
     """Render the extra's files with the repo's answers; nothing is written to the repo."""
-    template_dir = extra_template_dir(template)
-    context = generate_context(
-        str(template_dir / "cookiecutter.json"),
-        extra_context={"project_slug": repo.slug, "package_name": repo.package},
-    )
+    answers = {"project_slug": repo.slug, "package_name": repo.package}
     with tempfile.TemporaryDirectory(prefix="gfs-extra-") as staging:
-        try:
-            rendered = Path(generate_files(str(template_dir), context, output_dir=staging, accept_hooks=False))
-        except (CookiecutterException, JinjaTemplateError) as exc:
-            raise TemplateError(f"the {template!r} template failed to render: {exc}") from exc
+        rendered = render_template(extra_template_dir(template), answers, Path(staging), what=repr(template))
         files = sorted(path for path in rendered.rglob("*") if path.is_file() and not path.is_symlink())
         return {path.relative_to(rendered).as_posix(): path.read_bytes() for path in files}

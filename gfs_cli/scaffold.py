@@ -121,14 +121,19 @@ def _remove_created(created: list[Path]) -> None:
             return
 
 
-def _render_into(template_dir: Path, answers: ServiceAnswers, staging: Path) -> Path:
-    """Render into the staging directory and write `.gfs/answers.json`; return the rendered repo."""
-    context = generate_context(str(template_dir / "cookiecutter.json"), extra_context=answers.as_context())
+def render_template(template_dir: Path, extra_context: dict[str, Any], staging: Path, *, what: str) -> Path:
+    """Render a cookiecutter template into `staging` (hooks off) and return the rendered directory."""
+    context = generate_context(str(template_dir / "cookiecutter.json"), extra_context=extra_context)
     context["cookiecutter"]["_gfs_version"] = installed_gfs_version()
     try:
-        rendered = Path(generate_files(str(template_dir), context, output_dir=str(staging), accept_hooks=False))
+        return Path(generate_files(str(template_dir), context, output_dir=str(staging), accept_hooks=False))
     except (CookiecutterException, JinjaTemplateError) as exc:
-        raise TemplateError(f"the service template failed to render: {exc}") from exc
+        raise TemplateError(f"the {what} template failed to render: {exc}") from exc
+
+
+def _render_into(template_dir: Path, answers: ServiceAnswers, staging: Path) -> Path:
+    """Render into the staging directory and write `.gfs/answers.json`; return the rendered repo."""
+    rendered = render_template(template_dir, answers.as_context(), staging, what="service")
     _write_answers(rendered, template_dir, answers)
     return rendered
 
