@@ -35,6 +35,7 @@ class Plan:
     big_bytes: int
     put_bytes: int
     quick: bool
+    with_metrics: bool
 
 
 def _choices(text: str, allowed: tuple[str, ...], what: str) -> tuple[str, ...]:
@@ -53,6 +54,9 @@ def parse_plan(argv: list[str] | None) -> tuple[Plan, str | None]:
     parser.add_argument("--only", default=",".join(WORKLOADS), type=lambda s: _choices(s, WORKLOADS, "--only"))
     parser.add_argument("--servers", default=",".join(SERVERS), type=lambda s: _choices(s, SERVERS, "--servers"))
     parser.add_argument("--json", default=None, metavar="PATH", help="also write the results as JSON")
+    parser.add_argument(
+        "--with-metrics", action="store_true", help="gfs and ref serve Prometheus metrics (per-call metrics on)"
+    )
     args = parser.parse_args(argv)
     quick: bool = args.quick
     plan = Plan(
@@ -65,6 +69,7 @@ def parse_plan(argv: list[str] | None) -> tuple[Plan, str | None]:
         big_bytes=256 * MIB if quick else GIB,
         put_bytes=64 * MIB if quick else 256 * MIB,
         quick=quick,
+        with_metrics=bool(args.with_metrics),
     )
     return plan, args.json
 

@@ -35,6 +35,7 @@ class ServerKind:
     python: Path
     library: str | None  # None for the bare server
     port_env: str | None
+    with_metrics: bool = False  # serve Prometheus metrics on a free loopback port (gfs and ref only)
 
 
 @dataclass(frozen=True)
@@ -57,9 +58,11 @@ def free_port() -> int:
         return port
 
 
-def _write_config(path: Path, token: str | None) -> None:
-    """The service's config toml: loopback only, token auth when a token is given."""
+def _write_config(path: Path, token: str | None, with_metrics: bool) -> None:
+    """The service's config toml: loopback only, token auth when a token is given, metrics when asked."""
     lines = ["[server]", 'listen_host = "127.0.0.1"', 'advertise_host = "127.0.0.1"']
+    if with_metrics:
+        lines += ['metrics_host = "127.0.0.1"', f"metrics_port = {free_port()}"]
     if token is not None:
         lines += ['authentication_method = "token"', "", "[enumerated_tokens]", f'tokens = ["{token}"]']
     path.write_text("\n".join(lines) + "\n")
@@ -71,7 +74,7 @@ def _command(kind: ServerKind, port: int, token: str | None, workdir: Path) -> t
     if kind.library is None:
         return [str(kind.python), str(BENCH_DIR / "bare_server.py"), str(port), *([token] if token else [])], env
     config = workdir / f"{kind.name}-{'token' if token else 'open'}.toml"
-    _write_config(config, token)
+    _write_config(config, token, kind.with_metrics)
     env[dataset.LIBRARY_ENV] = kind.library
     if kind.port_env is not None:
         env[kind.port_env] = str(port)

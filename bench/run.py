@@ -39,20 +39,22 @@ def progress(message: str) -> None:
     print(f"bench: {message}", file=sys.stderr, flush=True)
 
 
-def server_kinds(names: tuple[str, ...], repo_root: Path) -> dict[str, ServerKind]:
+def server_kinds(names: tuple[str, ...], repo_root: Path, *, with_metrics: bool = False) -> dict[str, ServerKind]:
     """How to run each requested server; ref is dropped with a clear line if it cannot be installed."""
     kinds: dict[str, ServerKind] = {}
     for name in names:
         if name == "bare":
             kinds[name] = ServerKind(name, Path(sys.executable), None, None)
         elif name == "gfs":
-            kinds[name] = ServerKind(name, Path(sys.executable), "gfs_runtime", "GFS_SERVER__LISTEN_PORT")
+            kinds[name] = ServerKind(name, Path(sys.executable), "gfs_runtime", "GFS_SERVER__LISTEN_PORT", with_metrics)
         else:
             env = refenv.ensure_reference_env(repo_root)
             if env.python is None:
                 print(f"ref: skipped: {env.problem}")
                 continue
-            kinds[name] = ServerKind(name, env.python, "gooddata_flight_server", "GOODDATA_FLIGHT_SERVER__LISTEN_PORT")
+            kinds[name] = ServerKind(
+                name, env.python, "gooddata_flight_server", "GOODDATA_FLIGHT_SERVER__LISTEN_PORT", with_metrics
+            )
     return kinds
 
 
@@ -183,7 +185,8 @@ def header(plan: Plan, servers: list[str]) -> str:
         [
             "gfs benchmark: numbers are from ONE run on a noisy 2-core machine; read the ratios, not the digits.",
             f"python {platform.python_version()}, pyarrow {pyarrow.__version__}; servers: {', '.join(servers)}"
-            + (" (--quick: short windows, one round, smaller tables)" if plan.quick else ""),
+            + (" (--quick: short windows, one round, smaller tables)" if plan.quick else "")
+            + (" (--with-metrics: gfs and ref serve Prometheus metrics)" if plan.with_metrics else ""),
             "bare = plain pyarrow.flight.FlightServerBase (token: a bare ServerMiddlewareFactory);"
             " gfs = bench/service.py on gfs_runtime; ref = the same module on gooddata-flight-server 1.78.0.",
             "task path: gfs/ref submit a Task, FlightDataTaskResult.for_table, do_get_task_result;"
@@ -220,7 +223,7 @@ def main(argv: list[str] | None = None) -> int:
     """Runs the benchmark and prints the table; servers that fail are reported, not fatal."""
     plan, json_path = planning.parse_plan(argv)
     started = time.monotonic()
-    kinds = server_kinds(plan.servers, procs.BENCH_DIR.parent)
+    kinds = server_kinds(plan.servers, procs.BENCH_DIR.parent, with_metrics=plan.with_metrics)
     names = list(kinds)
     metrics = planning.build_metrics(plan)
     with tempfile.TemporaryDirectory(prefix="gfs-bench-") as workdir:
