@@ -15,7 +15,13 @@ import pyarrow
 import pyarrow.flight
 import structlog
 
-from gfs_runtime.server.middleware import METHOD_LABELS, OTHER_METHOD, CallMiddleware, CallMiddlewareFactory
+from gfs_runtime.server.middleware import (
+    CALLBACK_METHODS,
+    METHOD_LABELS,
+    OTHER_METHOD,
+    CallMiddleware,
+    CallMiddlewareFactory,
+)
 from gfs_runtime.telemetry.metrics import call_outcome
 
 if TYPE_CHECKING:
@@ -64,22 +70,30 @@ class ObservedCallMiddlewareFactory(CallMiddlewareFactory):
 
     def start_call(
         self, info: pyarrow.flight.CallInfo, headers: dict[str, list[str] | list[bytes]]
-    ) -> ObservedCallMiddleware:
-        """Start timing (and the call's span), then admit and authenticate the call as the plain factory does."""
+    ) -> ObservedCallMiddleware | None:
+        """Start timing (and the call's span), then admit and authenticate the call as the plain factory does.
+
+        As there, only calls that outlive their handler are handed to pyarrow; the others are observed
+        when the handler wrapper ends them (their handler's end is their end).
+        """
         started = _perf_counter()
         tracing = self._tracing
         span = None
         if tracing is not None:
             span = tracing.start_call_span(info.method.name, cast(Mapping[str, Sequence[str]], headers), None)
+        attached = info.method in CALLBACK_METHODS
         try:
-            call: ObservedCallMiddleware = self.admit(info, headers, in_flight=True)  # type: ignore[assignment]  # _call_class
+            call: ObservedCallMiddleware = self.admit(info, headers, in_flight=attached)  # type: ignore[assignment]  # _call_class
         except pyarrow.flight.FlightError as exc:
             # refused calls (not serving, failed auth) are counted and traced too
             self.call_observed(info.method, exc, started, span)
             raise
         call.started = started
         call.span = span
-        return call
+        if attached:
+            return call
+        call.detached = True
+        return None
 
     def call_observed(
         self, method: pyarrow.flight.FlightMethod, exception: BaseException | None, started: float, span: Any

@@ -8,7 +8,7 @@ from typing import Any
 import pyarrow.flight
 
 from gfs_runtime.server.methods import FlightServerMethods
-from gfs_runtime.server.middleware import MIDDLEWARE_KEY
+from gfs_runtime.server.middleware import MIDDLEWARE_KEY, current_call
 from gfs_runtime.telemetry.tracing import Tracing
 
 
@@ -24,7 +24,8 @@ class TracedMethods(FlightServerMethods):
         self._tracing = tracing
 
     def _in_span(self, context: pyarrow.flight.ServerCallContext) -> Any:
-        call = context.get_middleware(MIDDLEWARE_KEY)
+        # calls that end with their handler are not handed to pyarrow: found through their thread instead
+        call = context.get_middleware(MIDDLEWARE_KEY) or current_call()
         return self._tracing.use_call_span(getattr(call, "span", None))
 
     def _pulled_in_span(self, span_scope: Any, results: Iterable[Any]) -> Iterator[Any]:
