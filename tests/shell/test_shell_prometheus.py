@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import socket
 import subprocess
@@ -87,6 +88,23 @@ def _query(web_port: int, query: str) -> dict[frozenset[tuple[str, str]], str]:
     }
 
 
+def _listening_addresses(pid: int) -> set[str]:
+    """Hex local addresses of the TCP sockets process `pid` listens on, from /proc."""
+    inodes = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        target = os.readlink(fd)
+        if target.startswith("socket:["):
+            inodes.add(target[len("socket:[") : -1])
+    addresses = set()
+    for table in ("tcp", "tcp6"):
+        path = Path(f"/proc/{pid}/net/{table}")
+        for line in path.read_text().splitlines()[1:] if path.exists() else []:
+            fields = line.split()
+            if fields[3] == "0A" and fields[9] in inodes:  # 0A: LISTEN
+                addresses.add(fields[1].rsplit(":", 1)[0])
+    return addresses
+
+
 def _labels(**labels: str) -> frozenset[tuple[str, str]]:
     return frozenset({"__name__": labels.pop("name"), **labels}.items())
 
@@ -128,3 +146,4 @@ def test_prometheus_scrapes_calls_auth_failures_and_tasks_from_a_gfs_server(
         assert time.monotonic() < deadline, f"Prometheus did not scrape the series; it has {found}"
         time.sleep(POLL_SEC)
         found = _query(web_port, query)
+    assert _listening_addresses(process.pid) == {"0100007F"}  # Prometheus listens on 127.0.0.1 only
