@@ -92,7 +92,10 @@ def _listening_addresses(pid: int) -> set[str]:
     """Hex local addresses of the TCP sockets process `pid` listens on, from /proc."""
     inodes = set()
     for fd in Path(f"/proc/{pid}/fd").iterdir():
-        target = os.readlink(fd)
+        try:
+            target = os.readlink(fd)
+        except OSError:  # Prometheus closed that descriptor since the listing: not a listening socket
+            continue
         if target.startswith("socket:["):
             inodes.add(target[len("socket:[") : -1])
     addresses = set()
