@@ -38,7 +38,8 @@ def _test_overrides(overrides: Mapping[str, Any] | None) -> dict[str, Any]:
     return merged
 
 
-def _stop(server: FlightServer) -> None:
+def stop(server: FlightServer) -> None:
+    """Stop a test server: gracefully, or by aborting when it does not stop within STOP_TIMEOUT_SEC."""
     server.stop()
     if server.state is ServerState.FAILED:
         return
@@ -63,7 +64,7 @@ def serve(
             raise TimeoutError(f"the server did not start within {START_TIMEOUT_SEC} s")
         yield server
     finally:
-        _stop(server)
+        stop(server)
 
 
 def server_fixture(

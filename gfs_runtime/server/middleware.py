@@ -1,10 +1,11 @@
 """The one per-call Flight middleware: call info, end-of-call finalizers, caller identity, in-flight tracking.
 
-pyarrow runs three Python callbacks per RPC for it (``start_call``, ``sending_headers``, ``call_completed``),
-so everything here is kept cheap: no logging on the success path, no copies, a counter for call ids.
-The call registers itself as its gRPC thread's log field source from ``start_call`` to ``call_completed``
-(two dict operations); its fields are computed only when a line is actually logged. Metrics and tracing
-subclass these classes (`gfs_runtime.server.observing`), never add a second middleware.
+pyarrow runs up to three Python callbacks per RPC for a Python middleware (``start_call``,
+``sending_headers``, ``call_completed``), each costly, so the factory hands pyarrow its call object only for
+calls that outlive their handler (DoGet, DoAction); the Flight service's handler wrapper begins and ends
+every other call itself. Each call registers itself under its gRPC thread (two dict operations), where
+the handler wrapper and the log processors find it; log fields are computed only when a line is logged.
+Metrics and tracing subclass these classes (`gfs_runtime.server.observing`), never add a second middleware.
 """
 
 from __future__ import annotations
@@ -209,16 +210,17 @@ class CallMiddleware(CallInfo, CallFinalizer, TokenAuthMiddleware):
         return self._tracker.error_tracebacks
 
     def call_completed(self, exception: pyarrow.ArrowException | None) -> None:
-        """Run the finalizers, then count the call as no longer in flight."""
+        """Run the finalizers, then end the call (see `finished`)."""
         try:
             if self._on_end is not None:
                 self.run_finalizers(exception)
         finally:
-            # unregister() inlined: this runs for every call
-            thread_id = self._thread_id
-            if THREAD_LOG_FIELDS.get(thread_id) is self:
-                del THREAD_LOG_FIELDS[thread_id]
-            self._tracker.call_ended()
+            self.finished(exception)
+
+    def finished(self, exception: pyarrow.ArrowException | None) -> None:
+        """Stop being the thread's call and count the call as no longer in flight."""
+        self.unregister()
+        self._tracker.call_ended()
 
     def begin_detached(self) -> None:
         """Count a detached call as in flight while its handler runs (called by the handler wrapper)."""
@@ -282,9 +284,10 @@ class CallMiddlewareFactory(pyarrow.flight.ServerMiddlewareFactory):
         for calls whose handler's return ends them: those are counted and finished by the Flight service's
         handler wrapper (see `CallMiddleware.begin_detached`), and found through `current_call`.
         """
-        if info.method in CALLBACK_METHODS:
-            return self.admit(info, headers, in_flight=True)
-        call = self.admit(info, headers, in_flight=False)
+        attached = info.method in CALLBACK_METHODS
+        call = self.admit(info, headers, in_flight=attached)
+        if attached:
+            return call
         call.detached = True
         return None
 
@@ -292,7 +295,7 @@ class CallMiddlewareFactory(pyarrow.flight.ServerMiddlewareFactory):
         self, info: pyarrow.flight.CallInfo, headers: dict[str, list[str] | list[bytes]], *, in_flight: bool
     ) -> CallMiddleware:
         """Refuse the call while not serving, authenticate it, create its call object and register it."""
-        rejection = self._rejection  # checked again, under the lock, when the call is counted
+        rejection = self._rejection  # checked again once an attached call is counted
         if rejection is not None:
             raise rejection.to_unavailable_error()
         # text headers are str, "-bin" ones bytes; CallInfo keeps the reference's simpler annotation

@@ -2,7 +2,7 @@
 
 Used only when the server has metrics or tracing, so the plain path pays nothing for either. Per call it adds
 one perf_counter pair, one dict lookup for the method label and the metric observations; with tracing on, a
-SERVER span from `start_call` to `call_completed`.
+SERVER span from admission to the call's end (pyarrow's `call_completed`, or the handler wrapper's end).
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ import pyarrow.flight
 import structlog
 
 from gfs_runtime.server.middleware import (
-    CALLBACK_METHODS,
     METHOD_LABELS,
     OTHER_METHOD,
     CallMiddleware,
@@ -36,17 +35,12 @@ class ObservedCallMiddleware(CallMiddleware):
 
     started: float = 0.0
 
-    def call_completed(self, exception: pyarrow.ArrowException | None) -> None:
-        """Run the finalizers, report the call, then count it as no longer in flight."""
+    def finished(self, exception: pyarrow.ArrowException | None) -> None:
+        """Report the call's duration, outcome and span, then end it as any call ends."""
         tracker: ObservedCallMiddlewareFactory = self._tracker  # type: ignore[assignment]  # set by that factory
-        try:
-            if self._on_end is not None:
-                self.run_finalizers(exception)
-        finally:
-            # reported before the call stops counting: a drain waiting for it may flush spans at once
-            tracker.call_observed(self._info.method, exception, self.started, self.span)
-            self.unregister()
-            tracker.call_ended()
+        # reported before the call stops counting: a drain waiting for it may flush spans at once
+        tracker.call_observed(self._info.method, exception, self.started, self.span)
+        super().finished(exception)
 
 
 class ObservedCallMiddlewareFactory(CallMiddlewareFactory):
@@ -68,32 +62,24 @@ class ObservedCallMiddlewareFactory(CallMiddlewareFactory):
         if metrics is not None:
             metrics.track_in_flight(lambda: self.in_flight)
 
-    def start_call(
-        self, info: pyarrow.flight.CallInfo, headers: dict[str, list[str] | list[bytes]]
-    ) -> ObservedCallMiddleware | None:
-        """Start timing (and the call's span), then admit and authenticate the call as the plain factory does.
-
-        As there, only calls that outlive their handler are handed to pyarrow; the others are observed
-        when the handler wrapper ends them (their handler's end is their end).
-        """
+    def admit(
+        self, info: pyarrow.flight.CallInfo, headers: dict[str, list[str] | list[bytes]], *, in_flight: bool
+    ) -> ObservedCallMiddleware:
+        """Start timing (and the call's span), then admit and authenticate the call as the plain factory does."""
         started = _perf_counter()
         tracing = self._tracing
         span = None
         if tracing is not None:
             span = tracing.start_call_span(info.method.name, cast(Mapping[str, Sequence[str]], headers), None)
-        attached = info.method in CALLBACK_METHODS
         try:
-            call: ObservedCallMiddleware = self.admit(info, headers, in_flight=attached)  # type: ignore[assignment]  # _call_class
+            call: ObservedCallMiddleware = super().admit(info, headers, in_flight=in_flight)  # type: ignore[assignment]  # _call_class
         except pyarrow.flight.FlightError as exc:
             # refused calls (not serving, failed auth) are counted and traced too
             self.call_observed(info.method, exc, started, span)
             raise
         call.started = started
         call.span = span
-        if attached:
-            return call
-        call.detached = True
-        return None
+        return call
 
     def call_observed(
         self, method: pyarrow.flight.FlightMethod, exception: BaseException | None, started: float, span: Any

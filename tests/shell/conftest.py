@@ -22,8 +22,8 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from gfs_runtime.config import read_config
 from gfs_runtime.config.loading import ENV_PREFIXES
-from gfs_runtime.server.lifecycle import ServerState
 from gfs_runtime.server.server import FlightServer
+from gfs_runtime.testing import stop
 from tests.shell.support import ServerFactory, TlsMaterial
 
 START_TIMEOUT_SEC = 30.0
@@ -49,15 +49,6 @@ def restore_logging() -> Iterator[None]:
     structlog.configure(**config)
 
 
-def _stop(server: FlightServer) -> None:
-    server.stop()
-    if server.state is ServerState.FAILED:
-        return
-    if not server.wait_for_stop(START_TIMEOUT_SEC):
-        server.abort()
-        server.wait_for_stop(START_TIMEOUT_SEC)
-
-
 @pytest.fixture
 def make_server() -> Iterator[ServerFactory]:
     """Build (and, unless told not to, start and wait for) servers on 127.0.0.1:0; all are stopped after."""
@@ -76,7 +67,7 @@ def make_server() -> Iterator[ServerFactory]:
             flight_server = FlightServer(settings, config, methods, span_exporter=span_exporter)
             if start:
                 flight_server.start(handle_signals=False)
-                stack.callback(_stop, flight_server)
+                stack.callback(stop, flight_server)
                 assert flight_server.wait_for_start(START_TIMEOUT_SEC)
             return flight_server
 
