@@ -6,12 +6,12 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Final, TypeAlias
 
 import pyarrow.flight
-import structlog
 
 from gfs_runtime.auth.strategy import TokenVerificationStrategy
 from gfs_runtime.errors.codes import ErrorCode
 from gfs_runtime.errors.info import ErrorInfo
 from gfs_runtime.errors.translate import flight_error_for
+from gfs_runtime.telemetry.event_logger import get_logger
 
 AUTHORIZATION_HEADER = "authorization"
 _BEARER = "bearer "
@@ -92,4 +92,4 @@ class TokenAuthenticator:
         try:
             self._on_failure(call_info, reason, error)
         except Exception:  # counting or logging a refusal must not change the answer
-            structlog.get_logger("gfs_runtime.auth").error("auth_failure_listener_failed", exc_info=True)
+            get_logger("gfs_runtime.auth").error("auth_failure_listener_failed", exc_info=True)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
@@ -18,15 +16,17 @@ if TYPE_CHECKING:
     from gfs_runtime.server.context import ServerContext
 
 
-def _digest(token: str) -> bytes:
-    return hashlib.sha256(token.encode("utf-8")).digest()
-
-
 class EnumeratedTokenVerification(TokenVerificationStrategy):
     """Accepts exactly the configured tokens; identities are not carried (verify returns None)."""
 
     def __init__(self, allowed_tokens: Iterable[str]) -> None:
-        self._digests = tuple({_digest(token) for token in allowed_tokens})
+        # loaded here, not at import: a server without token auth never pays for OpenSSL's hash module
+        import hashlib  # noqa: PLC0415
+        import hmac  # noqa: PLC0415
+
+        self._sha256 = hashlib.sha256
+        self._compare_digest = hmac.compare_digest
+        self._digests = tuple({self._digest(token) for token in allowed_tokens})
         if not self._digests:
             raise ConfigError(
                 "token authentication needs at least one token",
@@ -36,15 +36,18 @@ class EnumeratedTokenVerification(TokenVerificationStrategy):
 
     def verify(self, call_info: pyarrow.flight.CallInfo, token: str) -> Any:
         """Accept a configured token; compare every digest so timing does not tell which one matched."""
-        presented = _digest(token)
+        presented = self._digest(token)
         matched = False
         for allowed in self._digests:
-            matched |= hmac.compare_digest(presented, allowed)
+            matched |= self._compare_digest(presented, allowed)
         if not matched:
             raise ErrorInfo.for_reason(
                 ErrorCode.UNKNOWN, "Authentication token is not valid."
             ).to_unauthenticated_error()
         return None
+
+    def _digest(self, token: str) -> bytes:
+        return self._sha256(token.encode("utf-8")).digest()
 
     @classmethod
     def create(cls, ctx: ServerContext) -> TokenVerificationStrategy:

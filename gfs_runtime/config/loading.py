@@ -1,68 +1,149 @@
-"""Builds the Dynaconf settings from TOML files, environment variables and overrides, merging key by key."""
+"""Loads settings from TOML files, environment variables and overrides, merging key by key.
+
+The result is plain data; the Dynaconf view of it is built only when something asks for it (``ctx.settings``),
+or at once when the values use Dynaconf's converters (``@int``, ``@format``...), which only Dynaconf can apply.
+"""
 
 from __future__ import annotations
 
 import os
+import threading
 import tomllib
-from collections.abc import Collection, Iterable, Mapping, MutableMapping, Sequence
-from typing import Any, Final
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Final
 
-from dynaconf import Dynaconf
-from dynaconf.utils.parse_conf import boolean_fix, parse_conf_data
-
+from gfs_runtime.config.dynaconf_settings import (
+    OVERRIDES_SOURCE,
+    boolean_fix,
+    complete_dynaconf,
+    configures_dynaconf,
+    dynaconf_class,
+    has_converter_values,
+    is_converter_value,
+    is_plain_top_level_key,
+    new_dynaconf,
+    parse_env_value,
+    parse_with_dynaconf,
+)
+from gfs_runtime.config.merging import MergedData, expand_dotted_keys
 from gfs_runtime.errors.exceptions import ConfigError
 
-__all__ = ["ENV_PREFIXES", "Dynaconf", "load_settings", "load_settings_with_sources", "section_values"]
+if TYPE_CHECKING:
+    from dynaconf import Dynaconf
+
+__all__ = [
+    "ENV_PREFIXES",
+    "Dynaconf",
+    "LoadedSettings",
+    "load_merged_settings",
+    "load_settings",
+    "load_settings_with_sources",
+    "section_values",
+]
 
 ENV_PREFIXES: Final[tuple[str, ...]] = ("GOODDATA_FLIGHT_", "GFS_")
 """Environment variable prefixes, weakest first: the reference's legacy prefix, then gfs's own."""
 
 _NESTING_SEPARATOR: Final = "__"
-_OVERRIDES_SOURCE: Final = "overrides"
-# Dynaconf's merge markers, honoured for files written for the reference: as a table key (tables merge here
-# anyway) or as a list item, which appends the list to the one before it (``_unique``: without duplicates).
-_MERGE_MARKERS: Final = frozenset({"dynaconf_merge", "dynaconf_merge_unique"})
 _OTHER_FORMATS: Final = (".yaml", ".yml", ".json", ".ini", ".py", ".env")
 
 ConfigPath = str | os.PathLike[str]
+EnvEntry = tuple[str, tuple[str, ...], str]
+
+
+class LoadedSettings:
+    """Merged settings as plain nested data with each key's source; `dynaconf` builds their Dynaconf once."""
+
+    __slots__ = ("_data", "_dynaconf", "_lock", "_requires_dynaconf", "_sources")
+
+    def __init__(
+        self, data: Mapping[str, Any], sources: Mapping[str, str], *, dynaconf: Dynaconf | None = None
+    ) -> None:
+        self._data = data
+        self._sources = sources
+        self._requires_dynaconf = dynaconf is not None
+        self._dynaconf = dynaconf
+        self._lock = threading.Lock()
+
+    @property
+    def data(self) -> Mapping[str, Any]:
+        """The merged settings as nested dicts, as written (converter strings unapplied); do not change it."""
+        return self._data
+
+    @property
+    def sources(self) -> Mapping[str, str]:
+        """Where each dotted key (lower case) was last set: a file path, ``env NAME`` or ``overrides``."""
+        return self._sources
+
+    @property
+    def requires_dynaconf(self) -> bool:
+        """True when only Dynaconf reads these settings right (converters, or Dynaconf's own env vars are set)."""
+        return self._requires_dynaconf
+
+    def dynaconf(self) -> Dynaconf:
+        """The settings as a Dynaconf, built on the first call (from any thread) and the same object after."""
+        built = self._dynaconf
+        if built is None:
+            with self._lock:
+                if self._dynaconf is None:
+                    self._dynaconf = complete_dynaconf(new_dynaconf(), self._data, self._sources)
+                built = self._dynaconf
+        return built
+
+    def view(self) -> Dynaconf | Mapping[str, Any]:
+        """What to read values from: the Dynaconf when `requires_dynaconf`, else the plain data."""
+        return self.dynaconf() if self._requires_dynaconf else self._data
+
+    def __repr__(self) -> str:
+        """Table names only: values may be secrets."""
+        built = "built" if self._dynaconf is not None else "not built"
+        return f"LoadedSettings(tables={sorted(self._data)!r}, dynaconf {built})"
+
+
+def load_merged_settings(
+    config_files: Sequence[ConfigPath] = (), overrides: Mapping[str, Any] | None = None
+) -> LoadedSettings:
+    """Load settings from files, then env (GOODDATA_FLIGHT_ < GFS_), then overrides, without Dynaconf if possible."""
+    merged = MergedData()
+    for path in _as_file_list(config_files):
+        name = os.fspath(path)
+        merged.merge(_read_toml_file(name), source=name)
+    # Dynaconf's own env vars (e.g. LOAD_DOTENV_FOR_DYNACONF) act when it is created, before env is read
+    settings = new_dynaconf() if any(map(configures_dynaconf, os.environ)) else None
+    entries = _environment_entries(os.environ)
+    if settings is None and any(is_converter_value(boolean_fix(value)) for _, _, value in entries):
+        settings = new_dynaconf()
+    _merge_environment(merged, entries, settings)
+    if overrides:
+        merged.merge(expand_dotted_keys(overrides), source=OVERRIDES_SOURCE)
+    if settings is None and not _needs_dynaconf(merged.data):
+        return LoadedSettings(merged.data, merged.sources)
+    settings = complete_dynaconf(settings or new_dynaconf(), merged.data, merged.sources)
+    return LoadedSettings(merged.data, merged.sources, dynaconf=settings)
 
 
 def load_settings(config_files: Sequence[ConfigPath] = (), overrides: Mapping[str, Any] | None = None) -> Dynaconf:
     """Load settings from files, then env (GOODDATA_FLIGHT_ < GFS_), then overrides; return the Dynaconf."""
-    settings, _ = load_settings_with_sources(config_files, overrides)
-    return settings
+    return load_merged_settings(config_files, overrides).dynaconf()
 
 
 def load_settings_with_sources(
     config_files: Sequence[ConfigPath] = (), overrides: Mapping[str, Any] | None = None
 ) -> tuple[Dynaconf, dict[str, str]]:
     """Like `load_settings`, also returning where each dotted key (lower case) was last set."""
-    merged = _MergedData()
-    for path in _as_file_list(config_files):
-        name = os.fspath(path)
-        merged.merge(_read_toml_file(name), source=name)
-    settings = Dynaconf(environments=False, envvar_prefix="GFS", loaders=[])
-    for env_name, env_path, env_value in _environment_entries(os.environ):
-        source = f"env {env_name}"
-        value = _parse_value(settings, boolean_fix(env_value), tomlfy=True, source=source, path=env_path)
-        merged.set_path(env_path, value, source=source)
-    if overrides:
-        merged.merge(_expand_dotted_keys(overrides), source=_OVERRIDES_SOURCE)
-    if merged.data:
-        _check_markers(settings, merged.data, (), merged.sources)
-        settings.update(merged.data)
-    return settings, merged.sources
+    loaded = load_merged_settings(config_files, overrides)
+    return loaded.dynaconf(), dict(loaded.sources)
 
 
 def section_values(
-    settings: Dynaconf,
+    settings: Dynaconf | Mapping[str, Any],
     section: str,
     sources: Mapping[str, str] | None = None,
     secret_keys: Collection[str] = (),
 ) -> dict[str, Any] | None:
-    """Return one top-level table as a plain dict with lower-case keys; None when the table is absent."""
+    """Return one top-level table (found case-insensitively) as a plain dict with lower-case keys; None if absent."""
     sources = sources or {}
-    table = settings.get(section)
+    table = _top_level_value(settings, section) if isinstance(settings, Mapping) else settings.get(section)
     if table is None:
         return None
     if not isinstance(table, Mapping):
@@ -78,6 +159,36 @@ def section_values(
             dotted = f"{section}.{name}"
             raise ConfigError(f"cannot evaluate the value: {detail}", file=sources.get(dotted), key=dotted) from None
     return values
+
+
+if not TYPE_CHECKING:
+
+    def __getattr__(name: str) -> Any:
+        """``Dynaconf`` is imported only when asked for (PEP 562)."""
+        if name == "Dynaconf":
+            return dynaconf_class()
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def _top_level_value(data: Mapping[str, Any], name: str) -> Any:
+    """A top-level value looked up as Dynaconf does: the key's case does not matter."""
+    folded = name.upper()
+    return next((value for key, value in data.items() if str(key).upper() == folded), None)
+
+
+def _needs_dynaconf(data: Mapping[str, Any]) -> bool:
+    return not all(is_plain_top_level_key(key) for key in data) or has_converter_values(data)
+
+
+def _merge_environment(merged: MergedData, entries: Iterable[EnvEntry], settings: Dynaconf | None) -> None:
+    """Merge the env entries; with a Dynaconf (a value uses a converter) each is parsed by Dynaconf itself."""
+    for env_name, env_path, env_value in entries:
+        source = f"env {env_name}"
+        if settings is None:
+            value = parse_env_value(env_value)
+        else:
+            value = parse_with_dynaconf(settings, boolean_fix(env_value), tomlfy=True, source=source, path=env_path)
+        merged.set_path(env_path, value, source=source)
 
 
 def _as_file_list(config_files: Sequence[ConfigPath] | ConfigPath) -> list[ConfigPath]:
@@ -108,31 +219,7 @@ def _read_toml_file(name: str) -> dict[str, Any]:
         raise ConfigError(f"malformed TOML: {exc}", file=name) from None
 
 
-def _parse_value(settings: Dynaconf, value: Any, *, tomlfy: bool, source: str, path: tuple[str, ...]) -> Any:
-    """Apply Dynaconf's value parsing (TOML for env values, ``@int``/``@json``/... markers) with clean errors."""
-    try:
-        return parse_conf_data(value, tomlfy=tomlfy, box_settings=settings)
-    except Exception as exc:  # Dynaconf's parse errors are plain Exceptions
-        marker = value.split(maxsplit=1)[0] if isinstance(value, str) and value.startswith("@") else "value"
-        # The exception text echoes the value, which may be a secret: name the marker only.
-        problem = f"is a Dynaconf {marker} value that cannot be parsed ({type(exc).__name__})"
-        raise ConfigError(problem, file=source, key=".".join(path)) from None
-
-
-def _check_markers(
-    settings: Dynaconf, data: Mapping[str, Any], prefix: tuple[str, ...], sources: Mapping[str, str]
-) -> None:
-    """Fail early, naming key and source, on ``@marker`` strings Dynaconf would not be able to parse."""
-    for key, value in data.items():
-        path = (*prefix, str(key))
-        if isinstance(value, Mapping):
-            _check_markers(settings, value, path, sources)
-        elif isinstance(value, str) and value.startswith("@"):
-            source = sources.get(".".join(path).lower(), _OVERRIDES_SOURCE)
-            _parse_value(settings, value, tomlfy=False, source=source, path=path)
-
-
-def _environment_entries(environ: Mapping[str, str]) -> list[tuple[str, tuple[str, ...], str]]:
+def _environment_entries(environ: Mapping[str, str]) -> list[EnvEntry]:
     """Env vars carrying settings, ordered so later entries win: legacy prefix first, shallow keys first."""
     entries: list[tuple[int, int, str, tuple[str, ...], str]] = []
     for rank, prefix in enumerate(ENV_PREFIXES):
@@ -144,76 +231,3 @@ def _environment_entries(environ: Mapping[str, str]) -> list[tuple[str, tuple[st
                 entries.append((rank, len(parts), name, parts, value))
     entries.sort()
     return [(name, parts, value) for _, _, name, parts, value in entries]
-
-
-def _expand_dotted_keys(overrides: Mapping[str, Any]) -> dict[str, Any]:
-    """Turn {"server.listen_port": 0} into {"server": {"listen_port": 0}}; nested mappings stay as given."""
-    expanded: dict[str, Any] = {}
-    for key, value in overrides.items():
-        *parents, leaf = str(key).split(".")
-        target = expanded
-        for parent in parents:
-            target = target.setdefault(parent, {})
-        target[leaf] = value
-    return expanded
-
-
-class _MergedData:
-    """Nested settings data merged key by key (tables merge, anything else replaces), with provenance."""
-
-    def __init__(self) -> None:
-        self.data: dict[str, Any] = {}
-        self.sources: dict[str, str] = {}
-
-    def merge(self, incoming: Mapping[str, Any], *, source: str) -> None:
-        """Merge a whole document (a file's tables, or overrides) into the data."""
-        self._merge_into(self.data, incoming, (), source)
-
-    def set_path(self, path: tuple[str, ...], value: Any, *, source: str) -> None:
-        """Set one nested key, creating (or replacing non-table) parents on the way."""
-        target = self.data
-        for depth, part in enumerate(path[:-1]):
-            key = _matching_key(target, part)
-            if not isinstance(target.get(key), MutableMapping):
-                target[key] = {}
-                self._record(path[: depth + 1], source)
-            target = target[key]
-        self._merge_into(target, {path[-1]: value}, path[:-1], source)
-
-    def _merge_into(
-        self, target: MutableMapping[str, Any], incoming: Mapping[str, Any], prefix: tuple[str, ...], source: str
-    ) -> None:
-        for raw_key, value in incoming.items():
-            if str(raw_key).lower() in _MERGE_MARKERS:
-                continue
-            key = _matching_key(target, str(raw_key))
-            path = (*prefix, key)
-            self._record(path, source)
-            if isinstance(value, Mapping):
-                if not isinstance(target.get(key), MutableMapping):
-                    target[key] = {}
-                self._merge_into(target[key], value, path, source)
-            elif isinstance(value, list) and _MERGE_MARKERS.intersection(map(str, value)):
-                target[key] = _merged_list(target.get(key), value)
-            else:
-                target[key] = value
-
-    def _record(self, path: Iterable[str], source: str) -> None:
-        self.sources[".".join(path).lower()] = source
-
-
-def _matching_key(table: Mapping[str, Any], key: str) -> str:
-    """Keys match case-insensitively (as Dynaconf looks them up); the first spelling seen is kept."""
-    if key in table:
-        return key
-    folded = key.lower()
-    return next((existing for existing in table if existing.lower() == folded), key)
-
-
-def _merged_list(existing: Any, incoming: list[Any]) -> list[Any]:
-    items = [item for item in incoming if str(item) not in _MERGE_MARKERS]
-    if not isinstance(existing, list):
-        return items
-    if "dynaconf_merge_unique" in map(str, incoming):
-        return [*existing, *(item for item in items if item not in existing)]
-    return [*existing, *items]

@@ -6,12 +6,15 @@ import dataclasses
 import enum
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from gfs_runtime.config import server_keys as keys
-from gfs_runtime.config.loading import Dynaconf, section_values
+from gfs_runtime.config.loading import section_values
 from gfs_runtime.config.settings_table import SettingsTable
 from gfs_runtime.config.tls_material import read_tls_material
+
+if TYPE_CHECKING:
+    from dynaconf import Dynaconf
 
 __all__ = [
     "KNOWN_SERVER_KEYS",
@@ -130,8 +133,10 @@ _NO_EXPORTER: Final = "none"
 _EXPORTER_CHOICES: Final = (_NO_EXPORTER, *(exporter.value for exporter in OtelExporterType))
 
 
-def parse_server_config(settings: Dynaconf, *, sources: Mapping[str, str] | None = None) -> ServerConfig:
-    """Validate the ``[server]`` and ``[enumerated_tokens]`` settings and build the ServerConfig."""
+def parse_server_config(
+    settings: Dynaconf | Mapping[str, Any], *, sources: Mapping[str, str] | None = None
+) -> ServerConfig:
+    """Validate the ``[server]`` and ``[enumerated_tokens]`` settings (a Dynaconf or plain merged data)."""
     sources = sources or {}
     server_values = section_values(settings, "server", sources, keys.TLS_KEYS) or {}
     server = SettingsTable("server", server_values, sources, secret_keys=keys.TLS_KEYS)

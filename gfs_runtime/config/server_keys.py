@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 import socket
 from typing import Final
 
@@ -100,6 +99,8 @@ def is_wildcard_host(host: str) -> bool:
     bare = host.strip().strip("[]")
     if not bare:
         return True
+    import ipaddress  # noqa: PLC0415  # kept off the import path of gfs_runtime
+
     try:
         return ipaddress.ip_address(bare).is_unspecified
     except ValueError:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import math
 from collections.abc import Collection, Mapping
 from typing import Any, Final
@@ -52,6 +51,8 @@ class SettingsTable:
         for key in self._values:
             if key in known:
                 continue
+            import difflib  # noqa: PLC0415  # only for the error message
+
             close = difflib.get_close_matches(key, list(known), n=1, cutoff=0.6)
             hint = f"did you mean '{close[0]}'?" if close else f"not a [{self.name}] setting"
             raise ConfigError(

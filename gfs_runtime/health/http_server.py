@@ -30,10 +30,10 @@ from typing import Final, cast
 from urllib.parse import urlsplit
 
 import orjson
-import structlog
 
 from gfs_runtime.errors.exceptions import ServerStartError
 from gfs_runtime.health.monitor import HealthReport, ServerHealthMonitor
+from gfs_runtime.telemetry.event_logger import get_logger
 
 LIVENESS_PATH: Final = "/live"
 READINESS_PATH: Final = "/ready"
@@ -174,7 +174,7 @@ class HealthCheckServer:
             )
             thread.start()
             self._httpd, self._thread, self._bound_port = httpd, thread, httpd.server_port
-        structlog.get_logger("gfs_runtime.health").info("health_check_started", host=self._host, port=self.port)
+        get_logger("gfs_runtime.health").info("health_check_started", host=self._host, port=self.port)
 
     def stop(self) -> None:
         """Stop serving, close the socket and join the thread; calling it again does nothing."""
@@ -186,4 +186,4 @@ class HealthCheckServer:
             httpd.shutdown()
             thread.join()
             httpd.server_close()
-        structlog.get_logger("gfs_runtime.health").info("health_check_stopped", host=self._host)
+        get_logger("gfs_runtime.health").info("health_check_stopped", host=self._host)

@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from typing import Final
 
-import structlog
+from gfs_runtime.telemetry.event_logger import get_logger
 
 TrimCallback = Callable[[float, bool], None]
 """Called after each trim with its duration in seconds and whether it succeeded."""
@@ -47,7 +47,7 @@ class MallocTrimmer:
         self._stop_requested = threading.Event()
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
-        self._logger = structlog.get_logger("gfs_runtime.health")
+        self._logger = get_logger("gfs_runtime.health")
 
     @property
     def interval_sec(self) -> float:

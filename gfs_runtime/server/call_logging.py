@@ -12,14 +12,13 @@ from typing import TYPE_CHECKING, Any, Final, Protocol
 
 import pyarrow.flight
 
-from gfs_runtime.telemetry.logging import CONTEXT_LOG_FIELDS, THREAD_LOG_FIELDS, LogFieldSource
+from gfs_runtime.telemetry.log_fields import CONTEXT_LOG_FIELDS, THREAD_LOG_FIELDS, LogFieldSource
 
 if TYPE_CHECKING:
     from types import FrameType
 
-    from structlog.typing import EventDict
-
     from gfs_runtime.tasks.task import Task
+    from gfs_runtime.telemetry.log_fields import EventDict
 
 TraceIds = Callable[[], "tuple[str, str] | None"]
 """Returns the (trace_id, span_id) of the current span, or None."""

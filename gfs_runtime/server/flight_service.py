@@ -7,13 +7,13 @@ from typing import Any, Final, cast
 
 import pyarrow
 import pyarrow.flight
-import structlog
 
 from gfs_runtime.errors.codes import ErrorCode
 from gfs_runtime.errors.info import ErrorInfo
 from gfs_runtime.errors.translate import flight_error_for
 from gfs_runtime.server.methods import FlightServerMethods
 from gfs_runtime.server.middleware import MIDDLEWARE_KEY, CallMiddleware, CallMiddlewareFactory, current_call
+from gfs_runtime.telemetry.event_logger import get_logger
 
 _GUARDED_READER_METHODS: Final = ("read_chunk", "read_all", "to_reader")
 
@@ -133,7 +133,7 @@ class FlightService(pyarrow.flight.FlightServerBase):
 
     def _failed(self, exc: BaseException, rpc: str) -> pyarrow.flight.FlightError:
         if not isinstance(exc, pyarrow.flight.FlightError | NotImplementedError):
-            structlog.get_logger("gfs_runtime.server").error("call_failed", rpc=rpc, exc_info=exc)
+            get_logger("gfs_runtime.server").error("call_failed", rpc=rpc, exc_info=exc)
         # a passed-through error drops the frames it was raised through: nothing of them reaches pyarrow
         return flight_error_for(exc, include_traceback=self._error_tracebacks).with_traceback(None)
 

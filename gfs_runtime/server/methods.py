@@ -6,7 +6,6 @@ from collections.abc import Generator, Iterable, Iterator
 
 import pyarrow
 import pyarrow.flight
-import structlog
 
 from gfs_runtime.errors.codes import ErrorCode
 from gfs_runtime.errors.info import ErrorInfo
@@ -22,6 +21,7 @@ from gfs_runtime.server.middleware import (
 )
 from gfs_runtime.tasks.executor import TaskExecutor
 from gfs_runtime.tasks.results import ArrowData, DataLease, FlightDataTaskResult, TaskExecutionResult
+from gfs_runtime.telemetry.event_logger import get_logger
 
 
 def _not_implemented(rpc: str) -> pyarrow.flight.FlightServerError:
@@ -58,7 +58,7 @@ def _guarded_items(items: Iterable[ArrowData], call: CallMiddleware) -> Iterator
         raise
     except BaseException as exc:  # pyarrow would send a plain exception's text to the client
         if not isinstance(exc, pyarrow.flight.FlightError):
-            structlog.get_logger("gfs_runtime.server").error("task_data_stream_failed", exc_info=True)
+            get_logger("gfs_runtime.server").error("task_data_stream_failed", exc_info=True)
         raise flight_error_for(exc, include_traceback=call.error_tracebacks) from None
 
 

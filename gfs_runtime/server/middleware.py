@@ -19,16 +19,16 @@ from typing import TYPE_CHECKING, Any, Final, TypeAlias, cast
 
 import pyarrow
 import pyarrow.flight
-import structlog
 
 from gfs_runtime.errors.codes import ErrorCode
 from gfs_runtime.errors.info import ErrorInfo
 from gfs_runtime.errors.translate import flight_error_for
 from gfs_runtime.server.call_logging import add_span_ids, peer_from_stack
-from gfs_runtime.telemetry.logging import THREAD_LOG_FIELDS
+from gfs_runtime.telemetry.event_logger import get_logger
+from gfs_runtime.telemetry.log_fields import THREAD_LOG_FIELDS
 
 if TYPE_CHECKING:
-    from structlog.typing import EventDict
+    from gfs_runtime.telemetry.log_fields import EventDict
 
 OnEndCallbackFn: TypeAlias = Callable[[pyarrow.ArrowException | None], Any]
 """A function run when a call ends; it gets None on success or the error the call ended with."""
@@ -125,7 +125,7 @@ class CallFinalizer(pyarrow.flight.ServerMiddleware):
             try:
                 fun(exception)
             except BaseException:  # a finalizer must never break the call's completion or the others
-                structlog.get_logger("gfs_runtime.server").error("call_finalizer_failed", exc_info=True)
+                get_logger("gfs_runtime.server").error("call_finalizer_failed", exc_info=True)
 
 
 class TokenAuthMiddleware(pyarrow.flight.ServerMiddleware):

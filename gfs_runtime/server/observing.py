@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, Any, cast
 
 import pyarrow
 import pyarrow.flight
-import structlog
 
 from gfs_runtime.server.middleware import (
     METHOD_LABELS,
@@ -21,6 +20,7 @@ from gfs_runtime.server.middleware import (
     CallMiddleware,
     CallMiddlewareFactory,
 )
+from gfs_runtime.telemetry.event_logger import get_logger
 from gfs_runtime.telemetry.metrics import call_outcome
 
 if TYPE_CHECKING:
@@ -93,4 +93,4 @@ class ObservedCallMiddlewareFactory(CallMiddlewareFactory):
             if span is not None and self._tracing is not None:
                 self._tracing.end_call_span(span, exception)
         except Exception:  # observing a call must never break its completion
-            structlog.get_logger("gfs_runtime.server").error("call_observation_failed", exc_info=True)
+            get_logger("gfs_runtime.server").error("call_observation_failed", exc_info=True)

@@ -16,7 +16,7 @@ import weakref
 from collections.abc import Callable
 from typing import Any, Final
 
-import structlog
+from gfs_runtime.telemetry.event_logger import get_logger
 
 FORCED_EXIT_STATUS: Final = 1
 """Exit status of a process that ended with calls still running after an abort."""
@@ -35,7 +35,7 @@ def _exit_now_if_calls_remain(calls_in_flight: Callable[[], int]) -> None:
     remaining = calls_in_flight()
     if remaining == 0:
         return
-    structlog.get_logger("gfs_runtime.server").warning("server_exit_forced", in_flight=remaining)
+    get_logger("gfs_runtime.server").warning("server_exit_forced", in_flight=remaining)
     logging.shutdown()
     for stream in (sys.stdout, sys.stderr):
         with contextlib.suppress(OSError, ValueError):  # a closed or broken stream: nothing more to save

@@ -9,9 +9,8 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Final
 
 import pyarrow.flight
-import structlog
 
-from gfs_runtime.config import Dynaconf, ServerConfig, read_config
+from gfs_runtime.config import LoadedSettings, ServerConfig, read_config
 from gfs_runtime.health.monitor import ServerHealthMonitor
 from gfs_runtime.server.context import FlightServerMethodsFactory, ServerContext
 from gfs_runtime.server.flight_service import FlightService
@@ -32,10 +31,12 @@ from gfs_runtime.server.wiring import (
     warn_if_open_to_anyone,
 )
 from gfs_runtime.tasks.executor import TaskExecutor
+from gfs_runtime.telemetry.event_logger import get_logger
 from gfs_runtime.telemetry.logging import configure_logging
 from gfs_runtime.telemetry.metrics import ServerMetrics
 
 if TYPE_CHECKING:
+    from dynaconf import Dynaconf
     from opentelemetry.sdk.trace.export import SpanExporter
 
 # after the drain deadline, the least time still shared by cancelled tasks and the Flight shutdown
@@ -48,7 +49,7 @@ class FlightServer:
 
     def __init__(
         self,
-        settings: Dynaconf,
+        settings: Dynaconf | LoadedSettings,  # LoadedSettings: ctx.settings builds its Dynaconf on first read
         config: ServerConfig,
         methods: FlightServerMethods | FlightServerMethodsFactory,
         *,
@@ -58,7 +59,7 @@ class FlightServer:
         self._settings = settings
         self._config = config
         self._methods = methods
-        self._logger = structlog.get_logger("gfs_runtime.server")
+        self._logger = get_logger("gfs_runtime.server")
         self._lifecycle = Lifecycle()
         self._health = ServerHealthMonitor(trim_interval=config.malloc_trim_interval_sec)
         self._shell = ServerShell(config, self._health, span_exporter=span_exporter)

@@ -10,15 +10,16 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from gfs_runtime.config import ServerConfig
-from gfs_runtime.health.http_server import HealthCheckServer
 from gfs_runtime.health.maintenance import MallocTrimmer
 from gfs_runtime.health.monitor import ServerHealthMonitor
 from gfs_runtime.telemetry.metrics import ServerMetrics
-from gfs_runtime.telemetry.metrics_server import MetricsServer
 from gfs_runtime.telemetry.tracing import Tracing, build_tracing
 
 if TYPE_CHECKING:
     from opentelemetry.sdk.trace.export import SpanExporter
+
+    from gfs_runtime.health.http_server import HealthCheckServer
+    from gfs_runtime.telemetry.metrics_server import MetricsServer
 
 _SPAN_FLUSH_TIMEOUT_SEC = 10.0
 
@@ -33,10 +34,14 @@ class ServerShell:
         self.metrics: ServerMetrics | None = None
         self._metrics_server: MetricsServer | None = None
         if config.metrics_host:
+            from gfs_runtime.telemetry.metrics_server import MetricsServer  # noqa: PLC0415  # only when configured
+
             self.metrics = ServerMetrics()
             self._metrics_server = MetricsServer(self.metrics.registry, config.metrics_host, config.metrics_port)
         self._health_server: HealthCheckServer | None = None
         if config.health_check_host:
+            from gfs_runtime.health.http_server import HealthCheckServer  # noqa: PLC0415  # only when configured
+
             self._health_server = HealthCheckServer(health, config.health_check_host, config.health_check_port)
         self._trimmer = MallocTrimmer(config.malloc_trim_interval_sec, on_trim=self._trimmed)
 

@@ -2,20 +2,15 @@
 
 from __future__ import annotations
 
-import ipaddress
-import os
-import ssl
-import tempfile
 import traceback
-from typing import Any, Final
+from typing import Any
 
 import pyarrow.flight
-import structlog
 
 from gfs_runtime.auth.authenticator import VERIFIER_ERROR, AuthFailureListener, TokenAuthenticator
 from gfs_runtime.auth.loading import build_strategy
 from gfs_runtime.config import AuthenticationMethod, ServerConfig
-from gfs_runtime.errors.exceptions import ConfigError, ServerStartError
+from gfs_runtime.errors.exceptions import ServerStartError
 from gfs_runtime.server.call_logging import task_log_binder
 from gfs_runtime.server.context import FlightServerMethodsFactory, ServerContext
 from gfs_runtime.server.flight_service import FlightService
@@ -31,12 +26,9 @@ from gfs_runtime.server.observing import ObservedCallMiddlewareFactory
 from gfs_runtime.server.shell import ServerShell
 from gfs_runtime.server.traced_methods import TracedMethods
 from gfs_runtime.tasks.thread_executor import ThreadTaskExecutor
+from gfs_runtime.telemetry.event_logger import get_logger
 from gfs_runtime.telemetry.metrics import ServerMetrics
 from gfs_runtime.telemetry.tracing import Tracing
-
-_CERTIFICATE_KEY: Final = "server.tls_certificate"
-_PRIVATE_KEY_KEY: Final = "server.tls_private_key"
-_ROOT_CERTIFICATE_KEY: Final = "server.tls_root_certificate"
 
 
 def _scheme(config: ServerConfig) -> str:
@@ -76,65 +68,25 @@ def is_loopback_host(host: str) -> bool:
     bare = host.strip().strip("[]")
     if bare.lower() == "localhost":
         return True
+    import ipaddress  # noqa: PLC0415  # kept off the import path of gfs_runtime
+
     try:
         return ipaddress.ip_address(bare).is_loopback
     except ValueError:
         return False
 
 
-def _check_certificates(pem: bytes, key: str) -> None:
-    try:
-        ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT).load_verify_locations(cadata=pem.decode("ascii"))
-    except (ssl.SSLError, UnicodeDecodeError, ValueError) as e:
-        reason = getattr(e, "reason", None) or type(e).__name__
-        raise ConfigError(f"is not a loadable PEM certificate ({reason})", key=key) from None
-
-
-def _write_private(directory: str, name: str, data: bytes) -> str:
-    path = os.path.join(directory, name)
-    with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as handle:
-        handle.write(data)
-    return path
-
-
-def _no_password() -> bytes:
-    # never let OpenSSL prompt on the terminal for an encrypted key
-    return b""
-
-
 def check_tls_material(config: ServerConfig) -> None:
-    """Refuse TLS material OpenSSL cannot load: a garbage certificate or key, or a key of another certificate.
+    """Refuse TLS material OpenSSL cannot load (see `tls_check`); loads ssl only when TLS is on."""
+    if config.use_tls and config.tls_cert_and_key is not None:
+        from gfs_runtime.server.tls_check import check_tls_material as check  # noqa: PLC0415  # TLS only
 
-    The key is loaded from a file in a private temporary directory deleted right after; errors name the
-    setting and OpenSSL's reason, never any of the key.
-    """
-    if not config.use_tls or config.tls_cert_and_key is None:
-        return
-    certificate, private_key = config.tls_cert_and_key
-    _check_certificates(certificate, _CERTIFICATE_KEY)
-    if config.tls_root_cert is not None:
-        _check_certificates(config.tls_root_cert, _ROOT_CERTIFICATE_KEY)
-    with tempfile.TemporaryDirectory(prefix="gfs-tls-check-") as directory:
-        cert_path = _write_private(directory, "certificate.pem", certificate)
-        key_path = _write_private(directory, "private-key.pem", private_key)
-        try:
-            ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER).load_cert_chain(cert_path, key_path, password=_no_password)
-        except ssl.SSLError as e:
-            if e.reason == "KEY_VALUES_MISMATCH":
-                raise ConfigError(
-                    "does not match the certificate in server.tls_certificate", key=_PRIVATE_KEY_KEY
-                ) from None
-            reason = f" ({e.reason})" if e.reason else ""
-            raise ConfigError(
-                f"is not a loadable PEM private key{reason}",
-                key=_PRIVATE_KEY_KEY,
-                expected="an unencrypted PEM private key",
-            ) from None
+        check(config)
 
 
 def auth_failure_listener(metrics: ServerMetrics | None) -> AuthFailureListener:
     """Counts refused calls by reason (with metrics) and logs them, without the token."""
-    logger = structlog.get_logger("gfs_runtime.auth")
+    logger = get_logger("gfs_runtime.auth")
 
     def failed(call_info: pyarrow.flight.CallInfo, reason: str, error: BaseException) -> None:
         if metrics is not None:
@@ -201,7 +153,7 @@ def warn_if_open_to_anyone(config: ServerConfig) -> None:
     """Log a loud warning when calls are not authenticated on an address other machines can reach."""
     host = config.listen_host
     if config.authentication_method is AuthenticationMethod.NoAuth and not is_loopback_host(host):
-        structlog.get_logger("gfs_runtime.server").warning(
+        get_logger("gfs_runtime.server").warning(
             "server_unauthenticated",
             listen_host=host,
             problem="authentication_method is 'none' on an address other machines can reach:"

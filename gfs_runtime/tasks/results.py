@@ -10,11 +10,11 @@ from typing import TypeAlias, final
 
 import pyarrow
 import pyarrow.flight
-import structlog
 
 from gfs_runtime.errors.codes import ErrorCode
 from gfs_runtime.errors.info import ErrorInfo
 from gfs_runtime.tasks.task_error import TaskError
+from gfs_runtime.telemetry.event_logger import get_logger
 
 ArrowData: TypeAlias = pyarrow.Table | pyarrow.RecordBatch | pyarrow.RecordBatchReader
 OnCloseCallback: TypeAlias = Callable[[], None]
@@ -134,7 +134,7 @@ def _call_on_close(on_close: OnCloseCallback | None) -> None:
     try:
         on_close()
     except Exception:
-        structlog.get_logger("gfs_runtime.tasks").warning("result_on_close_failed", exc_info=True)
+        get_logger("gfs_runtime.tasks").warning("result_on_close_failed", exc_info=True)
 
 
 class _TableTaskResult(FlightDataTaskResult):
@@ -178,7 +178,7 @@ class _ReaderTaskResult(FlightDataTaskResult):
             if reader is not None:
                 reader.close()
         except Exception:
-            structlog.get_logger("gfs_runtime.tasks").warning("result_reader_close_failed", exc_info=True)
+            get_logger("gfs_runtime.tasks").warning("result_reader_close_failed", exc_info=True)
         _call_on_close(self._on_close)
 
 

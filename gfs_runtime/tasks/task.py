@@ -8,10 +8,9 @@ import uuid
 from concurrent.futures import CancelledError
 from typing import final
 
-import structlog
-
 from gfs_runtime.tasks.results import TaskResult
 from gfs_runtime.tasks.task_error import TaskError
+from gfs_runtime.telemetry.event_logger import get_logger
 
 
 class Task(abc.ABC):
@@ -68,9 +67,7 @@ class Task(abc.ABC):
             try:
                 self.on_task_cancel()
             except Exception:
-                structlog.get_logger("gfs_runtime.tasks").warning(
-                    "task_cancel_hook_failed", task_id=self._task_id, exc_info=True
-                )
+                get_logger("gfs_runtime.tasks").warning("task_cancel_hook_failed", task_id=self._task_id, exc_info=True)
         return True
 
     def on_task_cancel(self) -> None:

@@ -9,7 +9,6 @@ import time
 from collections.abc import Callable
 
 import pyarrow.flight
-import structlog
 
 from gfs_runtime.errors.codes import ErrorCode
 from gfs_runtime.errors.info import ErrorInfo
@@ -20,6 +19,7 @@ from gfs_runtime.tasks.result_store import ResultStore
 from gfs_runtime.tasks.results import FlightDataTaskResult, TaskExecutionResult
 from gfs_runtime.tasks.task import Task
 from gfs_runtime.tasks.task_error import TaskWaitTimeoutError
+from gfs_runtime.telemetry.event_logger import get_logger
 
 # the longest a waiter with `should_stop` goes without asking it (pyarrow's is_cancelled can only be polled)
 STOP_CHECK_INTERVAL_SEC = 0.05
@@ -68,7 +68,7 @@ class ThreadTaskExecutor(TaskExecutor):
             raise ValueError("task_threads, task_close_threads and task_queue_size must each be at least 1")
         if result_ttl_sec <= 0:
             raise ValueError(f"result_ttl_sec must be positive, got {result_ttl_sec}")
-        self._logger = structlog.get_logger("gfs_runtime.tasks")
+        self._logger = get_logger("gfs_runtime.tasks")
         self._observer: TaskObserver = (
             NoopTaskObserver() if observer is None else GuardedTaskObserver(observer, self._logger)
         )
@@ -83,20 +83,29 @@ class ThreadTaskExecutor(TaskExecutor):
         self._queued = 0
         self._store = ResultStore(self._lock, result_ttl_sec, task_close_threads, self._observer, self._logger)
         self._workers: list[threading.Thread] = []
+        self._idle_workers = 0  # workers started and not running a task (guarded by _lock)
         self._started = False
         self._stopping = False
 
     def start(self) -> None:
-        """Start the worker and closer threads; the constructor starts none."""
+        """Start the closer threads and let tasks run; workers start as tasks need them, up to `task_threads`."""
         with self._lock:
             if self._started or self._stopping:
                 raise RuntimeError("a ThreadTaskExecutor can be started once, before stop()")
             self._started = True
-            for number in range(self._task_threads):
-                thread = threading.Thread(target=self._work_loop, name=f"gfs-task-worker-{number}", daemon=True)
-                self._workers.append(thread)
             self._store.start()
-        for thread in self._workers:
+            self._add_workers_locked()
+
+    def _add_workers_locked(self) -> None:
+        """Start workers until each queued task has an idle one, or `task_threads` run (called with _lock held).
+
+        Starting them on demand keeps server start-up fast (no pool of idle threads to create first).
+        """
+        while self._queued > self._idle_workers and len(self._workers) < self._task_threads:
+            number = len(self._workers)
+            thread = threading.Thread(target=self._work_loop, name=f"gfs-task-worker-{number}", daemon=True)
+            self._workers.append(thread)
+            self._idle_workers += 1
             thread.start()
 
     def submit(self, task: Task) -> None:
@@ -118,6 +127,8 @@ class ThreadTaskExecutor(TaskExecutor):
             self._queued += 1
             self._observer.task_submitted(self._queued)
             self._work.put(execution)
+            if self._started:
+                self._add_workers_locked()
 
     def _run_submit_hook(self, hook: SubmitHook, execution: _Execution) -> None:
         try:
@@ -251,6 +262,7 @@ class ThreadTaskExecutor(TaskExecutor):
                     continue
                 execution.state = _RUNNING
                 self._queued -= 1
+                self._idle_workers -= 1
                 queued = self._queued
             started = time.monotonic()
             self._observer.task_started(started - execution.queued_at, queued)
@@ -287,6 +299,8 @@ class ThreadTaskExecutor(TaskExecutor):
     def _complete(self, execution: _Execution, outcome: RunOutcome) -> None:
         unwanted = outcome.discarded
         with self._lock:
+            # idle again before the result is visible: a caller that read it and submits again reuses this worker
+            self._idle_workers += 1
             if self._stopping:
                 # nobody may read it any more: waiters were told the server is shutting down
                 self._pending.pop(execution.task.task_id, None)

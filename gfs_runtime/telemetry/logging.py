@@ -1,122 +1,38 @@
-"""Logging set-up: structlog over stdlib logging; JSON lines by default, a readable console with `dev_log`.
+"""Logging set-up: stdlib logging carries every line; JSON lines by default, a console view with `dev_log`.
 
-Two processors run on every line that passes the level filter (never on lines filtered out):
-
-- `add_bound_fields` adds the fields of whatever is being served: the call a gRPC thread is serving (found
-  through `THREAD_LOG_FIELDS`, which the call middleware fills) or, in a task, the call that submitted it
-  (`CONTEXT_LOG_FIELDS`, set in the task's copy of its submitter's context). Nothing is computed per call.
-- `redact_secrets` replaces values under secret-looking keys, PEM private keys and bearer tokens.
+The runtime logs through `event_logger` and renders with `log_pipeline` (no structlog on the start-up
+path). Service code may log with structlog: when it has imported structlog, `configure_logging` routes
+structlog's events through the same pipeline, so they get the same shape, call fields and redaction.
+Records from plain stdlib loggers are rendered by the stderr handler the same way.
 """
 
 from __future__ import annotations
 
-import configparser
 import logging
-import logging.config
 import os
-import re
 import sys
-import threading
-from contextvars import ContextVar
-from typing import Any, Final, Protocol, TextIO
-
-import orjson
-import structlog
-from structlog.typing import EventDict, Processor, WrappedLogger
+from typing import Any, Final, TextIO
 
 from gfs_runtime.errors.exceptions import ConfigError
+from gfs_runtime.telemetry.event_logger import RECORD_EVENT_ATTR, active_pipeline, use_pipeline
+from gfs_runtime.telemetry.log_fields import EventDict
+from gfs_runtime.telemetry.log_pipeline import EVENT_KEY, LogPipeline
 
 _HANDLER_NAME: Final = "gfs_stderr"
-REDACTED: Final = "<redacted>"
-"""What a secret is replaced with in log lines."""
-
-# keys whose values are secrets, matched on the lower-case key's end (so `token_header_name` is not one)
-_SECRET_KEY_ENDINGS: Final = (
-    "token",
-    "tokens",
-    "authorization",
-    "password",
-    "passwd",
-    "secret",
-    "secrets",
-    "private_key",
-    "api_key",
-    "apikey",
-    "credentials",
-    "cookie",
-)
-_PRIVATE_KEY_MARKER: Final = "PRIVATE KEY-----"
-_BEARER: Final = re.compile(r"(?i)\b(bearer)\s+[^\s,;\"']+")
-_MAX_REDACT_DEPTH: Final = 4
+_STRUCTLOG_LEVELS: Final = {"warn": "warning", "exception": "error", "fatal": "critical"}
 
 
-class LogFieldSource(Protocol):
-    """Something that adds its fields (with `setdefault`) to the log lines emitted while it is current."""
+class _PipelineFormatter(logging.Formatter):
+    """Writes rendered lines as they are and renders plain stdlib records with the active pipeline."""
 
-    def add_log_fields(self, event_dict: EventDict) -> None:
-        """Add this source's fields to `event_dict`, keeping keys the line already has."""
-
-
-THREAD_LOG_FIELDS: Final[dict[int, LogFieldSource]] = {}
-"""The field source of each thread that serves a call, by `threading.get_ident()`.
-
-pyarrow enters Python with a fresh context for each middleware callback and for the handler, so a
-ContextVar set in `start_call` is gone by the time the handler logs; the gRPC thread stays the same.
-"""
-
-CONTEXT_LOG_FIELDS: Final[ContextVar[LogFieldSource | None]] = ContextVar("gfs_log_fields", default=None)
-"""The field source carried by a context (a task's, copied from its submitter); wins over the thread's."""
-
-
-def add_bound_fields(_: WrappedLogger, __: str, event_dict: EventDict) -> EventDict:
-    """Add the fields of the call (or the submitting call of the task) this line is logged for."""
-    source = CONTEXT_LOG_FIELDS.get()
-    if source is None:
-        source = THREAD_LOG_FIELDS.get(threading.get_ident())
-    if source is not None:
-        source.add_log_fields(event_dict)
-    return event_dict
-
-
-def _is_secret_key(key: object) -> bool:
-    return isinstance(key, str) and key.lower().endswith(_SECRET_KEY_ENDINGS)
-
-
-def _is_redacted(value: object) -> bool:
-    return isinstance(value, str) and value.startswith("<redacted")
-
-
-def _redacted_text(text: str) -> str:
-    if _PRIVATE_KEY_MARKER in text:
-        return REDACTED
-    if "earer" in text or "EARER" in text:
-        return _BEARER.sub(lambda match: f"{match.group(1)} {REDACTED}", text)
-    return text
-
-
-def _redacted(value: Any, depth: int) -> Any:
-    if isinstance(value, str):
-        return _redacted_text(value)
-    if depth >= _MAX_REDACT_DEPTH:
-        return value
-    if isinstance(value, dict):
-        return {
-            key: REDACTED if _is_secret_key(key) and not _is_redacted(item) else _redacted(item, depth + 1)
-            for key, item in value.items()
-        }
-    if isinstance(value, list | tuple):
-        return type(value)(_redacted(item, depth + 1) for item in value)
-    return value
-
-
-def redact_secrets(_: WrappedLogger, __: str, event_dict: EventDict) -> EventDict:
-    """Replace secrets: values under secret-looking keys, PEM private keys and bearer tokens, also nested."""
-    for key, value in event_dict.items():
-        if _is_secret_key(key) and not _is_redacted(value):
-            event_dict[key] = REDACTED
-        elif isinstance(value, str | dict | list | tuple):
-            event_dict[key] = _redacted(value, 0)
-    return event_dict
+    def format(self, record: logging.LogRecord) -> str:
+        """The record's line."""
+        if hasattr(record, RECORD_EVENT_ATTR):
+            return record.getMessage()
+        event_dict: EventDict = {EVENT_KEY: record.getMessage()}
+        if record.exc_info:
+            event_dict["exc_info"] = record.exc_info
+        return active_pipeline().render(record.name, record.levelname.lower(), event_dict)
 
 
 class _StderrHandler(logging.StreamHandler[TextIO]):
@@ -125,7 +41,7 @@ class _StderrHandler(logging.StreamHandler[TextIO]):
     def __init__(self) -> None:
         super().__init__()
         self.set_name(_HANDLER_NAME)
-        self.setFormatter(logging.Formatter("%(message)s"))
+        self.setFormatter(_PipelineFormatter())
 
     @property
     def stream(self) -> TextIO:
@@ -135,40 +51,6 @@ class _StderrHandler(logging.StreamHandler[TextIO]):
     @stream.setter
     def stream(self, _: TextIO) -> None:
         """Ignore: the handler always writes to the current standard error."""
-
-
-def _json_default(value: object) -> Any:
-    if isinstance(value, set | frozenset):
-        return list(value)
-    return repr(value)
-
-
-def _render_json(_: WrappedLogger, __: str, event_dict: EventDict) -> str:
-    return orjson.dumps(event_dict, default=_json_default, option=orjson.OPT_NON_STR_KEYS).decode()
-
-
-def _processors(*, dev_log: bool, event_key: str) -> list[Processor]:
-    shared: list[Processor] = [
-        structlog.stdlib.filter_by_level,
-        structlog.contextvars.merge_contextvars,
-        add_bound_fields,
-        structlog.stdlib.add_logger_name,
-        structlog.stdlib.add_log_level,
-        structlog.stdlib.PositionalArgumentsFormatter(),
-        structlog.processors.TimeStamper(fmt="iso", utc=True),
-        structlog.processors.StackInfoRenderer(),
-    ]
-    if dev_log:
-        # the console renderer formats exceptions itself
-        return [*shared, redact_secrets, structlog.dev.ConsoleRenderer()]
-    tail: list[Processor] = [
-        structlog.processors.format_exc_info,
-        structlog.processors.UnicodeDecoder(),
-        redact_secrets,
-    ]
-    if event_key != "event":
-        tail.append(structlog.processors.EventRenamer(event_key))
-    return [*shared, *tail, _render_json]
 
 
 def _install_stderr_handler() -> None:
@@ -181,24 +63,48 @@ def _install_stderr_handler() -> None:
 def _load_logging_ini(path: str) -> None:
     if not os.path.isfile(path):
         raise ConfigError("the logging config file does not exist", file=path)
+    import configparser  # noqa: PLC0415  # an ini is rare: keep logging.config off the start-up path
+    import logging.config  # noqa: PLC0415
+
     try:
         logging.config.fileConfig(path, disable_existing_loggers=False)
     except (configparser.Error, KeyError, ValueError, TypeError, ImportError, AttributeError) as e:
         raise ConfigError(f"the logging config is not valid: {type(e).__name__}: {e}", file=path) from None
 
 
-def configure_logging(*, dev_log: bool, logging_config: str | None, event_key: str = "event") -> None:
-    """Route structlog through stdlib logging: JSON lines (or a console view) on stderr, or an ini's handlers.
+def _render_structlog_event(logger: Any, method_name: str, event_dict: EventDict) -> tuple[tuple[str], dict[str, Any]]:
+    """structlog's last processor: render with the active pipeline, then log the line through stdlib."""
+    level = _STRUCTLOG_LEVELS.get(method_name, method_name)
+    line = active_pipeline().render(getattr(logger, "name", "structlog"), level, event_dict)
+    return (line,), {"extra": {RECORD_EVENT_ATTR: event_dict}}
 
-    Calling it again replaces the previous set-up; it never adds a second stderr handler.
+
+def route_structlog() -> None:
+    """Send structlog's events (from service code) through stdlib logging and the active pipeline."""
+    import structlog  # noqa: PLC0415  # only when service code uses structlog
+
+    structlog.configure(
+        processors=[
+            structlog.stdlib.filter_by_level,
+            structlog.stdlib.PositionalArgumentsFormatter(),
+            _render_structlog_event,
+        ],
+        wrapper_class=structlog.stdlib.BoundLogger,
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        cache_logger_on_first_use=True,
+    )
+
+
+def configure_logging(*, dev_log: bool, logging_config: str | None, event_key: str = EVENT_KEY) -> None:
+    """Log JSON lines (or a console view) to stderr, or to a logging ini's handlers; route structlog if used.
+
+    Calling it again replaces the previous set-up; it never adds a second stderr handler. Service code
+    that imports structlog only after this call gets the same routing from `route_structlog()`.
     """
     if logging_config:
         _load_logging_ini(logging_config)
     else:
         _install_stderr_handler()
-    structlog.configure(
-        processors=_processors(dev_log=dev_log, event_key=event_key),
-        wrapper_class=structlog.stdlib.BoundLogger,
-        logger_factory=structlog.stdlib.LoggerFactory(),
-        cache_logger_on_first_use=True,
-    )
+    use_pipeline(LogPipeline(dev_log=dev_log, event_key=event_key))
+    if "structlog" in sys.modules:
+        route_structlog()

@@ -64,14 +64,15 @@ def test_dynaconf_merge_key_in_a_table_is_accepted_and_dropped(write_toml: Write
     settings, config = read_config([first, second])
 
     assert (config.listen_host, config.listen_port) == ("0.0.0.0", 5)
-    assert settings.get("server.dynaconf_merge") is None
+    assert settings.dynaconf().get("server.dynaconf_merge") is None
 
 
 def test_service_sections_are_reachable_through_settings(write_toml: WriteToml) -> None:
     path = write_toml('[my_service]\ndata_dir = "/srv/data"\n[my_service.limits]\nrows = 10\n')
 
-    settings, _ = read_config([path])
+    loaded, _ = read_config([path])
 
+    settings = loaded.dynaconf()
     assert settings.my_service.data_dir == "/srv/data"
     assert settings.get("my_service.limits.rows") == 10
 
@@ -156,7 +157,7 @@ def test_overrides_accept_dotted_keys(write_toml: WriteToml) -> None:
     settings, config = read_config([path], overrides={"server.listen_port": 0, "my_service.flag": True})
 
     assert (config.listen_host, config.listen_port) == ("0.0.0.0", 0)
-    assert settings.get("my_service.flag") is True
+    assert settings.dynaconf().get("my_service.flag") is True
 
 
 def test_missing_file_is_a_config_error_naming_it(tmp_path: Path) -> None:

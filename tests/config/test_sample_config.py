@@ -65,7 +65,7 @@ def test_sample_loads_through_read_config() -> None:
         settings, config = read_config([path])
 
     assert config.listen_port == 17001
-    assert settings.get("server.listen_host") == "127.0.0.1"
+    assert settings.dynaconf().get("server.listen_host") == "127.0.0.1"
 
 
 @pytest.mark.parametrize("key", sorted(set(KNOWN_SERVER_KEYS) - _TLS_KEYS))

@@ -8,10 +8,10 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from structlog.testing import capture_logs
 
 from gfs_runtime.health import maintenance
 from gfs_runtime.health.maintenance import MallocTrimmer
+from gfs_runtime.telemetry.log_capture import capture_log_events
 
 pytestmark = pytest.mark.timeout(10)
 
@@ -105,12 +105,12 @@ def test_unsupported_libc_is_a_noop_logged_once_at_debug(no_malloc_trim: None) -
     recorder = _TrimRecorder(wanted=1)
     trimmer = MallocTrimmer(0.05, on_trim=recorder)
     assert not trimmer.is_supported
-    with capture_logs() as logs:
+    with capture_log_events() as logs:
         trimmer.start()
     assert not trimmer.is_running
     assert not trimmer.trim_once()
     assert recorder.calls == []
-    assert logs == [{"event": "malloc_trim_unsupported", "log_level": "debug"}]
+    assert [(entry["event"], entry["level"]) for entry in logs] == [("malloc_trim_unsupported", "debug")]
     trimmer.stop()
 
 
@@ -121,7 +121,7 @@ def test_failed_trim_reports_not_ok(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(maintenance, "_find_malloc_trim", lambda: broken_trim)
     recorder = _TrimRecorder(wanted=1)
     trimmer = MallocTrimmer(0.05, on_trim=recorder)
-    with capture_logs() as logs:
+    with capture_log_events() as logs:
         assert not trimmer.trim_once()
     assert [ok for _, ok in recorder.calls] == [False]
     assert [entry["event"] for entry in logs] == ["malloc_trim_failed"]
@@ -136,7 +136,7 @@ def test_failing_callback_does_not_stop_trimming() -> None:
             raise RuntimeError("metrics backend down")
 
     trimmer = MallocTrimmer(0.05, on_trim=flaky)
-    with capture_logs() as logs:
+    with capture_log_events() as logs:
         trimmer.start()
         try:
             assert recorder.enough.wait(5)

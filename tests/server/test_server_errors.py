@@ -7,11 +7,11 @@ from collections.abc import Generator
 import pyarrow
 import pyarrow.flight
 import pytest
-import structlog.testing
 
 from gfs_runtime.errors.codes import ErrorCode
 from gfs_runtime.errors.info import ErrorInfo, RetryInfo
 from gfs_runtime.server.methods import FlightServerMethods
+from gfs_runtime.telemetry.log_capture import capture_log_events
 from gfs_runtime.testing import error_info_of
 from tests.server.support import ClientFor, StartServer
 
@@ -114,13 +114,13 @@ def test_error_tracebacks_setting_sends_the_traceback_in_the_detail(
 
 
 def test_unexpected_error_is_logged_with_its_traceback(client: pyarrow.flight.FlightClient) -> None:
-    with structlog.testing.capture_logs() as logs, pytest.raises(pyarrow.flight.FlightInternalError):
+    with capture_log_events() as logs, pytest.raises(pyarrow.flight.FlightInternalError):
         _action(client, "value_error")
     failures = [entry for entry in logs if entry["event"] == "call_failed"]
     assert len(failures) == 1
-    assert failures[0]["log_level"] == "error"
+    assert failures[0]["level"] == "error"
     assert failures[0]["rpc"] == "DoAction"
-    assert isinstance(failures[0]["exc_info"], ValueError)
+    assert "ValueError" in failures[0]["exception"]
 
 
 def test_flight_error_with_error_info_passes_through(client: pyarrow.flight.FlightClient) -> None:

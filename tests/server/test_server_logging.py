@@ -12,6 +12,7 @@ import pytest
 import structlog
 
 from gfs_runtime.errors.exceptions import ConfigError
+from gfs_runtime.telemetry.event_logger import get_logger
 from gfs_runtime.telemetry.logging import configure_logging
 
 
@@ -127,3 +128,20 @@ def test_broken_logging_ini_is_a_config_error(tmp_path: Path) -> None:
     broken.write_text("[loggers]\nkeys = root\n")
     with pytest.raises(ConfigError, match="logging config is not valid"):
         configure_logging(dev_log=False, logging_config=str(broken))
+
+
+def test_runtime_events_are_json_lines_with_their_data(capsys: pytest.CaptureFixture[str]) -> None:
+    configure_logging(dev_log=False, logging_config=None)
+    get_logger("gfs_test.runtime").warning("queue_filled", size=3, token="s3cret")
+    (line,) = _log_lines(capsys.readouterr().err)
+    assert (line["event"], line["size"], line["level"]) == ("queue_filled", 3, "warning")
+    assert line["logger"] == "gfs_test.runtime"
+    assert line["token"] == "<redacted>"
+
+
+def test_plain_stdlib_records_get_the_same_json_shape(capsys: pytest.CaptureFixture[str]) -> None:
+    configure_logging(dev_log=False, logging_config=None)
+    logging.getLogger("gfs_test.plain").warning("disk %s", "full")
+    (line,) = _log_lines(capsys.readouterr().err)
+    assert (line["event"], line["level"], line["logger"]) == ("disk full", "warning", "gfs_test.plain")
+    assert "timestamp" in line

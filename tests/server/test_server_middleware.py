@@ -12,7 +12,6 @@ from typing import Any
 import pyarrow
 import pyarrow.flight
 import pytest
-import structlog.testing
 
 from gfs_runtime.errors.codes import ErrorCode
 from gfs_runtime.server.methods import FlightServerMethods
@@ -23,6 +22,7 @@ from gfs_runtime.server.middleware import (
     CallMiddlewareFactory,
     TokenAuthMiddleware,
 )
+from gfs_runtime.telemetry.log_capture import capture_log_events
 from gfs_runtime.testing import error_info_of
 from tests.server.support import ClientFor, StartServer
 
@@ -89,7 +89,7 @@ def test_every_finalizer_runs_even_when_one_raises() -> None:
     finalizer.register_on_end(lambda _: ran.append("first"))
     finalizer.register_on_end(failing)
     finalizer.register_on_end(lambda _: ran.append("last"))
-    with structlog.testing.capture_logs() as logs:
+    with capture_log_events() as logs:
         finalizer.call_completed(None)
     assert ran == ["first", "failing", "last"]
     assert [entry["event"] for entry in logs] == ["call_finalizer_failed"]

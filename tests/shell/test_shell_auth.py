@@ -6,9 +6,9 @@ from collections.abc import Iterator
 
 import pyarrow.flight
 import pytest
-import structlog.testing
 
 from gfs_runtime.errors.codes import ErrorCode
+from gfs_runtime.telemetry.log_capture import capture_log_events
 from gfs_runtime.testing import error_info_of
 from tests.shell.service import ShellService
 from tests.shell.support import ServerFactory, bearer, client_for, run_action
@@ -92,10 +92,10 @@ def test_unauthorized_from_the_strategy_reaches_the_client_typed(
 
 
 def test_no_auth_on_an_address_others_can_reach_logs_a_loud_warning(make_server: ServerFactory) -> None:
-    with structlog.testing.capture_logs() as logs:
+    with capture_log_events() as logs:
         make_server(ShellService, listen_host="0.0.0.0", advertise_host="127.0.0.1")
     warnings = [entry for entry in logs if entry["event"] == "server_unauthenticated"]
-    assert [(entry["log_level"], entry["listen_host"]) for entry in warnings] == [("warning", "0.0.0.0")]
+    assert [(entry["level"], entry["listen_host"]) for entry in warnings] == [("warning", "0.0.0.0")]
 
 
 @pytest.mark.parametrize("settings", [{"listen_host": "127.0.0.1"}, {"listen_host": "localhost"}, TOKENS])
@@ -103,6 +103,6 @@ def test_loopback_or_authenticated_servers_do_not_warn(
     make_server: ServerFactory, strategy_module: str, settings: dict[str, str]
 ) -> None:
     extra = {"token_verification": strategy_module} if settings is TOKENS else {"advertise_host": "127.0.0.1"}
-    with structlog.testing.capture_logs() as logs:
+    with capture_log_events() as logs:
         make_server(ShellService, **settings, **extra)
     assert [entry for entry in logs if entry["event"] == "server_unauthenticated"] == []

@@ -9,7 +9,8 @@ import pytest
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from gfs_runtime.server.server import create_server
-from gfs_runtime.telemetry.logging import REDACTED, configure_logging, redact_secrets
+from gfs_runtime.telemetry.logging import configure_logging
+from gfs_runtime.telemetry.redaction import REDACTED, redact_secrets
 from tests.shell.service import ShellService, fetch
 from tests.shell.support import ServerFactory, bearer, client_for, json_lines, run_action
 
@@ -139,12 +140,12 @@ def test_create_server_logs_under_the_configured_event_key(capsys: pytest.Captur
     ],
 )
 def test_secrets_are_redacted_from_log_lines(line: dict[str, Any], expected: dict[str, Any]) -> None:
-    assert redact_secrets(None, "info", dict(line)) == expected
+    assert redact_secrets(dict(line)) == expected
 
 
 def test_redaction_keeps_the_line_when_nothing_is_secret() -> None:
     line = {"event": "order_logged", "peer": "ipv4:127.0.0.1:1", "rows": [1, 2]}
-    assert redact_secrets(None, "info", dict(line)) == line
+    assert redact_secrets(dict(line)) == line
 
 
 def test_an_unauthenticated_call_is_logged_with_its_reason(
