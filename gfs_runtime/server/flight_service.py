@@ -142,18 +142,27 @@ class FlightService(pyarrow.flight.FlightServerBase):
             raise _too_large(what, self._max_command_bytes)
 
     def _check_descriptor(self, descriptor: pyarrow.flight.FlightDescriptor) -> None:
-        if descriptor.descriptor_type == pyarrow.flight.DescriptorType.CMD:
-            self._check_size(descriptor.command, "descriptor command")
+        # `command` is None for path descriptors (and reading it avoids building a DescriptorType enum)
+        command = descriptor.command
+        if command is not None:
+            if len(command) > self._max_command_bytes:
+                raise _too_large("descriptor command", self._max_command_bytes)
         elif sum(len(part) for part in descriptor.path or ()) > self._max_command_bytes:
             raise _too_large("descriptor path", self._max_command_bytes)
 
-    def _translated(self, results: Iterable[Any], rpc: str) -> Iterator[Any]:
+    def _translated(self, results: Iterable[Any], rpc: str, call: CallMiddleware | None) -> Iterator[Any]:
+        """Yield `results`, typing any error; a detached call ends once they are exhausted, fail or are dropped."""
+        error: pyarrow.flight.FlightError | None = None
         try:
             yield from results
         except GeneratorExit:
             raise
         except BaseException as exc:
-            raise self._failed(exc, rpc) from None
+            error = self._failed(exc, rpc)
+            raise error from None
+        finally:
+            if call is not None:
+                call.end_detached(error)
 
     def list_flights(  # type: ignore[override]  # pyarrow passes criteria as bytes; the stubs say str
         self, context: pyarrow.flight.ServerCallContext, criteria: bytes
@@ -220,15 +229,18 @@ class FlightService(pyarrow.flight.FlightServerBase):
     def do_get(
         self, context: pyarrow.flight.ServerCallContext, ticket: pyarrow.flight.Ticket
     ) -> pyarrow.flight.FlightDataStream:
-        """DoGet; the stream is returned as is, so C++ streams stay off the GIL."""
+        """DoGet; the stream is returned as is, so C++ streams stay off the GIL; the call ends when it is released."""
+        call = _begin_detached()
         try:
             self._check_size(ticket.ticket, "ticket")
             stream = self._methods.do_get(context, ticket)
             if not isinstance(stream, pyarrow.flight.FlightDataStream):
                 raise TypeError(f"do_get returned {type(stream).__name__}, not a FlightDataStream")
-            return stream
         except BaseException as exc:
-            raise self._failed(exc, "DoGet") from None
+            raise _ended(call, self._failed(exc, "DoGet")) from None
+        if call is not None:
+            call.end_when_released(stream)
+        return stream
 
     def do_exchange(
         self,
@@ -260,16 +272,16 @@ class FlightService(pyarrow.flight.FlightServerBase):
         return actions
 
     def do_action(self, context: pyarrow.flight.ServerCallContext, action: pyarrow.flight.Action) -> Iterable[Any]:
-        """DoAction; results produced lazily are typed on error as they are pulled."""
+        """DoAction; results produced lazily are typed on error as they are pulled, and end the call when done."""
+        call = _begin_detached()
         try:
             body = action.body
             if body is not None and body.size > self._max_command_bytes:
                 raise _too_large("action body", self._max_command_bytes)
             results = self._methods.do_action(context, action)
         except BaseException as exc:
-            raise self._failed(exc, "DoAction") from None
-        if results is None:
-            return []
-        if isinstance(results, list | tuple):
-            return list(results)
-        return self._translated(results, "DoAction")
+            raise _ended(call, self._failed(exc, "DoAction")) from None
+        if results is None or isinstance(results, list | tuple):
+            _succeeded(call)
+            return [] if results is None else list(results)
+        return self._translated(results, "DoAction", call)

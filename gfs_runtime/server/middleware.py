@@ -1,11 +1,14 @@
 """The one per-call Flight middleware: call info, end-of-call finalizers, caller identity, in-flight tracking.
 
 pyarrow runs up to three Python callbacks per RPC for a Python middleware (``start_call``,
-``sending_headers``, ``call_completed``), each costly, so the factory hands pyarrow its call object only for
-calls that outlive their handler (DoGet, DoAction); the Flight service's handler wrapper begins and ends
-every other call itself. Each call registers itself under its gRPC thread (two dict operations), where
-the handler wrapper and the log processors find it; log fields are computed only when a line is logged.
-Metrics and tracing subclass these classes (`gfs_runtime.server.observing`), never add a second middleware.
+``sending_headers``, ``call_completed``), each costly, so the plain factory hands pyarrow no call object at
+all: the Flight service's handler wrapper begins and ends each call itself. Calls that outlive their handler
+end later: a DoGet when pyarrow releases its stream (a weak reference's callback, run in pyarrow's own
+release of the stream), a lazily produced DoAction when its results are exhausted or dropped. Each call
+registers itself under its gRPC thread (two dict operations), where the handler wrapper and the log
+processors find it; log fields are computed only when a line is logged. Metrics and tracing subclass these
+classes (`gfs_runtime.server.observing`), never add a second middleware; they attach DoGet and DoAction
+calls to pyarrow, whose ``call_completed`` tells how a stream ended.
 """
 
 from __future__ import annotations
@@ -14,8 +17,9 @@ import collections
 import itertools
 import threading
 import time
+import weakref
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, Final, TypeAlias, cast
+from typing import TYPE_CHECKING, Any, ClassVar, Final, TypeAlias, cast
 
 import pyarrow
 import pyarrow.flight
@@ -54,8 +58,8 @@ _IDLE_POLL_SEC: Final = 0.05
 DEFAULT_TRACE_KEYS: Final = ("trace_id", "span_id", "parent_span_id")
 
 CALLBACK_METHODS: Final = frozenset({pyarrow.flight.FlightMethod.DO_GET, pyarrow.flight.FlightMethod.DO_ACTION})
-"""Methods whose call goes on after the handler returns (a stream, lazy action results): pyarrow must tell
-the call object when they end. Every other call ends when its handler returns."""
+"""Methods whose call goes on after the handler returns (a stream, lazy action results): observed calls of
+these are attached to pyarrow, whose ``call_completed`` reports how they ended."""
 
 
 def current_call() -> CallMiddleware | None:
@@ -150,7 +154,7 @@ class CallMiddleware(CallInfo, CallFinalizer, TokenAuthMiddleware):
     span: Any = None
     """The call's tracing span (set by the observing subclass when tracing is on)."""
 
-    detached: bool = False
+    detached: bool = True
     """True while pyarrow does not know this object: the handler wrapper begins and ends the call."""
 
     _peer: str | None = None
@@ -233,6 +237,23 @@ class CallMiddleware(CallInfo, CallFinalizer, TokenAuthMiddleware):
             # the Flight errors the handler wrapper passes are ArrowExceptions, as pyarrow's would be
             self.call_completed(cast(pyarrow.ArrowException | None, exception))
 
+    def end_when_released(self, stream: pyarrow.flight.FlightDataStream) -> None:
+        """End a detached DoGet once pyarrow releases `stream`, i.e. once the stream was sent or abandoned.
+
+        pyarrow drops its reference to the returned stream when the call is over; the weak reference's
+        callback then runs the finalizers (with None: pyarrow does not tell how the stream ended) and stops
+        counting the call. The thread stays registered to the call until the next call replaces it.
+        """
+        if self.detached:
+            try:
+                self._tracker.watch_release(stream, self._stream_released)
+            except TypeError:  # a stream type without weak references: the call ends with its handler
+                self.end_detached(None)
+
+    def _stream_released(self, reference: weakref.ref[Any]) -> None:
+        self._tracker.forget_release(reference)
+        self.end_detached(None)
+
     def unregister(self) -> None:
         """Stop being the log field source of the call's thread."""
         if THREAD_LOG_FIELDS.get(self._thread_id) is self:
@@ -243,6 +264,9 @@ class CallMiddlewareFactory(pyarrow.flight.ServerMiddlewareFactory):
     """Creates the per-call object, rejects calls while not serving, and counts calls in flight for draining."""
 
     _call_class: type[CallMiddleware] = CallMiddleware
+
+    attached_methods: ClassVar[frozenset[pyarrow.flight.FlightMethod]] = frozenset()
+    """Methods whose call object is handed to pyarrow (its callbacks end them); none on the plain path."""
 
     def __init__(
         self,
@@ -264,6 +288,8 @@ class CallMiddlewareFactory(pyarrow.flight.ServerMiddlewareFactory):
         self._rejection: ErrorInfo | None = _NOT_READY
         self._streams_cut = False
         self._ids = itertools.count(1)
+        # weak references to DoGet streams in flight; each one's callback ends its call
+        self._released: set[weakref.ref[Any]] = set()
 
     @property
     def in_flight(self) -> int:
@@ -278,17 +304,18 @@ class CallMiddlewareFactory(pyarrow.flight.ServerMiddlewareFactory):
     def start_call(
         self, info: pyarrow.flight.CallInfo, headers: dict[str, list[str] | list[bytes]]
     ) -> CallMiddleware | None:
-        """Admit the call (or raise UNAVAILABLE) and authenticate it; hand pyarrow the call object only for streams.
+        """Admit the call (or raise UNAVAILABLE) and authenticate it; hand pyarrow the call object only if attached.
 
-        Returning None spares pyarrow's two further Python callbacks (``sending_headers``, ``call_completed``)
-        for calls whose handler's return ends them: those are counted and finished by the Flight service's
-        handler wrapper (see `CallMiddleware.begin_detached`), and found through `current_call`.
+        Returning None spares pyarrow's two further Python callbacks (``sending_headers``, ``call_completed``):
+        such calls are counted and ended by the Flight service's handler wrapper (see
+        `CallMiddleware.begin_detached`, `CallMiddleware.end_when_released`), and found through `current_call`.
         """
-        attached = info.method in CALLBACK_METHODS
-        call = self.admit(info, headers, in_flight=attached)
-        if attached:
+        attached_methods = self.attached_methods
+        if attached_methods and info.method in attached_methods:
+            call = self.admit(info, headers, in_flight=True)
+            call.detached = False
             return call
-        call.detached = True
+        self.admit(info, headers, in_flight=False)
         return None
 
     def admit(
@@ -316,6 +343,14 @@ class CallMiddlewareFactory(pyarrow.flight.ServerMiddlewareFactory):
         call = self._call_class(self, info, call_headers, token_data, next(self._ids))
         THREAD_LOG_FIELDS[call._thread_id] = call
         return call
+
+    def watch_release(self, stream: object, on_release: Callable[[weakref.ref[Any]], None]) -> None:
+        """Call `on_release` once `stream` is garbage (TypeError if it cannot be weakly referenced)."""
+        self._released.add(weakref.ref(stream, on_release))
+
+    def forget_release(self, reference: weakref.ref[Any]) -> None:
+        """Drop a released stream's weak reference."""
+        self._released.discard(reference)
 
     def call_started(self) -> None:
         """Count one call as in flight."""

@@ -15,6 +15,7 @@ import pyarrow
 import pyarrow.flight
 
 from gfs_runtime.server.middleware import (
+    CALLBACK_METHODS,
     METHOD_LABELS,
     OTHER_METHOD,
     CallMiddleware,
@@ -47,6 +48,7 @@ class ObservedCallMiddlewareFactory(CallMiddlewareFactory):
     """The call middleware factory feeding per-call metrics and tracing spans."""
 
     _call_class = ObservedCallMiddleware
+    attached_methods = CALLBACK_METHODS
 
     def __init__(
         self,

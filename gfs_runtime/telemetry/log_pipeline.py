@@ -90,7 +90,8 @@ class LogPipeline:
         now = datetime.datetime.now(datetime.UTC)
         event_dict["timestamp"] = now.isoformat().replace("+00:00", "Z")
         if self._console is not None:
-            return self._console(None, level, redact_secrets(event_dict))
+            # the console renderer pops the keys it shows: it gets a copy, the record keeps the data
+            return self._console(None, level, redact_secrets(dict(event_dict)))
         _render_exception(event_dict)
         _decode_bytes(event_dict)
         redact_secrets(event_dict)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,18 +13,6 @@ import structlog
 from gfs_runtime.errors.exceptions import ConfigError
 from gfs_runtime.telemetry.event_logger import get_logger
 from gfs_runtime.telemetry.logging import configure_logging
-
-
-@pytest.fixture(autouse=True)
-def restore_logging() -> Iterator[None]:
-    """Put the root logger and structlog back as they were."""
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    config: dict[str, Any] = structlog.get_config()
-    yield
-    root.handlers[:] = handlers
-    root.setLevel(level)
-    structlog.configure(**config)
 
 
 def _log_lines(err: str) -> list[dict[str, Any]]:

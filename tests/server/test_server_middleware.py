@@ -16,6 +16,7 @@ import pytest
 from gfs_runtime.errors.codes import ErrorCode
 from gfs_runtime.server.methods import FlightServerMethods
 from gfs_runtime.server.middleware import (
+    CALLBACK_METHODS,
     CallFinalizer,
     CallInfo,
     CallMiddleware,
@@ -51,7 +52,7 @@ class InspectingMethods(FlightServerMethods):
         return pyarrow.flight.RecordBatchStream(pyarrow.table({"n": [1]}))
 
     def do_action(self, context: pyarrow.flight.ServerCallContext, action: pyarrow.flight.Action) -> Iterator[bytes]:
-        token = context.get_middleware(CallInfo.MiddlewareName)
+        token = self.call_info_middleware(context)
         assert isinstance(token, TokenAuthMiddleware)
         yield repr(token.token_data).encode()
 
@@ -104,12 +105,27 @@ def test_finalizers_run_only_once() -> None:
     assert ran == [None]
 
 
+class _AttachingFactory(CallMiddlewareFactory):
+    """Hands pyarrow the call objects of DoGet and DoAction, as the observing factory does."""
+
+    attached_methods = CALLBACK_METHODS
+
+
 def _start_call(factory: CallMiddlewareFactory) -> CallMiddleware:
-    return factory.start_call(pyarrow.flight.CallInfo(pyarrow.flight.FlightMethod.DO_GET), {})
+    call = factory.start_call(pyarrow.flight.CallInfo(pyarrow.flight.FlightMethod.DO_GET), {})
+    assert call is not None
+    return call
+
+
+def test_plain_factory_hands_pyarrow_no_call_object() -> None:
+    factory = CallMiddlewareFactory()
+    factory.accept_calls()
+    assert factory.start_call(pyarrow.flight.CallInfo(pyarrow.flight.FlightMethod.DO_GET), {}) is None
+    assert factory.in_flight == 0  # counted by the handler wrapper, from the handler's start
 
 
 def test_calls_are_counted_in_flight_until_completed() -> None:
-    factory = CallMiddlewareFactory()
+    factory = _AttachingFactory()
     factory.accept_calls()
     first, second = _start_call(factory), _start_call(factory)
     assert factory.in_flight == 2
@@ -121,7 +137,7 @@ def test_calls_are_counted_in_flight_until_completed() -> None:
 
 
 def test_new_calls_are_refused_while_draining_and_in_flight_ones_finish() -> None:
-    factory = CallMiddlewareFactory()
+    factory = _AttachingFactory()
     factory.accept_calls()
     running = _start_call(factory)
     factory.reject_new_calls()
@@ -133,7 +149,7 @@ def test_new_calls_are_refused_while_draining_and_in_flight_ones_finish() -> Non
 
 
 def test_cutting_streams_ends_the_drain_wait() -> None:
-    factory = CallMiddlewareFactory()
+    factory = _AttachingFactory()
     factory.accept_calls()
     call = _start_call(factory)
     factory.cut_streams()
@@ -145,7 +161,7 @@ def test_failed_authentication_is_typed_and_not_counted() -> None:
     def deny(info: pyarrow.flight.CallInfo, headers: Any) -> Any:
         raise PermissionError("no entry")
 
-    factory = CallMiddlewareFactory(authenticator=deny)
+    factory = _AttachingFactory(authenticator=deny)
     factory.accept_calls()
     with pytest.raises(pyarrow.flight.FlightInternalError) as caught:
         _start_call(factory)

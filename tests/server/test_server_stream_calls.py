@@ -1,0 +1,98 @@
+"""Calls that outlive their handler: a DoGet counts as in flight until pyarrow releases its stream."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Generator, Iterator
+from typing import Any
+
+import pyarrow
+import pyarrow.flight
+import pytest
+
+from gfs_runtime.server.methods import FlightServerMethods
+from gfs_runtime.server.server import FlightServer
+from gfs_runtime.telemetry.log_capture import capture_log_events
+from gfs_runtime.testing import connect, serve
+
+WAIT_SEC = 10.0
+SCHEMA = pyarrow.schema([("n", pyarrow.int64())])
+# far more than gRPC's flow-control window, so the server is still sending while the client pauses
+BIG_TABLE = pyarrow.table({"n": pyarrow.array(range(4_000_000), pyarrow.int64())})
+
+
+class StreamingMethods(FlightServerMethods):
+    """DoGet b"gated": a Python generator that waits for `release`; b"big": a C++ stream of a large table."""
+
+    def __init__(self) -> None:
+        self.release = threading.Event()
+        self.streaming = threading.Event()
+        self.ended: list[Any] = []
+        self.call_ended = threading.Event()
+
+    def _on_end(self, error: pyarrow.ArrowException | None) -> None:
+        self.ended.append(error)
+        self.call_ended.set()
+
+    def do_get(
+        self, context: pyarrow.flight.ServerCallContext, ticket: pyarrow.flight.Ticket
+    ) -> pyarrow.flight.FlightDataStream:
+        self.call_finalizer_middleware(context).register_on_end(self._on_end)
+        if ticket.ticket == b"big":
+            return pyarrow.flight.RecordBatchStream(BIG_TABLE.to_reader(max_chunksize=10_000))
+
+        def batches() -> Generator[pyarrow.RecordBatch, None, None]:
+            yield pyarrow.record_batch({"n": [1]})
+            self.streaming.set()
+            self.release.wait(WAIT_SEC)
+            yield pyarrow.record_batch({"n": [2]})
+
+        return pyarrow.flight.GeneratorStream(SCHEMA, batches())
+
+
+@pytest.fixture
+def methods() -> StreamingMethods:
+    """Fresh methods; their gate opens at teardown."""
+    return StreamingMethods()
+
+
+@pytest.fixture
+def server(methods: StreamingMethods) -> Iterator[FlightServer]:
+    """A plain server (no metrics, no tracing): its calls are never handed to pyarrow's callbacks."""
+    with serve(methods) as running:
+        yield running
+        methods.release.set()
+
+
+def _draining_in_flight(events: list[dict[str, Any]]) -> list[Any]:
+    return [event["in_flight"] for event in events if event["event"] == "server_draining"]
+
+
+@pytest.mark.timeout(30)
+def test_a_python_stream_is_in_flight_until_it_ends(server: FlightServer, methods: StreamingMethods) -> None:
+    with connect(server) as client, capture_log_events() as events:
+        reader = client.do_get(pyarrow.flight.Ticket(b"gated"))
+        reader.read_chunk()
+        assert methods.streaming.wait(WAIT_SEC)
+        assert not methods.call_ended.is_set()
+        server.stop()
+        methods.release.set()
+        assert reader.read_all().column(0).to_pylist() == [2]
+        assert server.wait_for_stop(WAIT_SEC)
+    assert _draining_in_flight(events) == [1]
+    assert methods.ended == [None]
+
+
+@pytest.mark.timeout(30)
+def test_a_cpp_stream_is_in_flight_until_it_is_sent(server: FlightServer, methods: StreamingMethods) -> None:
+    with connect(server) as client, capture_log_events() as events:
+        reader = client.do_get(pyarrow.flight.Ticket(b"big"))
+        first = reader.read_chunk()
+        assert not methods.call_ended.is_set()  # the server is blocked sending the rest
+        server.stop()
+        rest = reader.read_all()
+        assert server.wait_for_stop(WAIT_SEC)
+    assert first.data.num_rows + rest.num_rows == BIG_TABLE.num_rows
+    assert _draining_in_flight(events) == [1]
+    assert methods.call_ended.wait(WAIT_SEC)
+    assert methods.ended == [None]
