@@ -103,7 +103,9 @@ def task_log_binder(trace_ids: TraceIds | None, keys: tuple[str, str, str]) -> C
     """The executor's submit hook: binds the submitting call's fields to the task (run in the task's context)."""
 
     def bind(task: Task) -> None:
-        call: Any = THREAD_LOG_FIELDS.get(threading.get_ident())
+        source: Any = THREAD_LOG_FIELDS.get(threading.get_ident())
+        served_call = getattr(source, "served_call", None)
+        call: Any = served_call() if served_call is not None else None
         if call is None:
             outer = CONTEXT_LOG_FIELDS.get()
             call = outer.call if isinstance(outer, TaskLogFields) else None

@@ -11,33 +11,12 @@ import pyarrow.flight
 from gfs_runtime.errors.codes import ErrorCode
 from gfs_runtime.errors.info import ErrorInfo
 from gfs_runtime.errors.translate import flight_error_for
+from gfs_runtime.server.call_admission import CallMiddlewareFactory
 from gfs_runtime.server.methods import FlightServerMethods
-from gfs_runtime.server.middleware import MIDDLEWARE_KEY, CallMiddleware, CallMiddlewareFactory, current_call
+from gfs_runtime.server.middleware import MIDDLEWARE_KEY, CallMiddleware
 from gfs_runtime.telemetry.event_logger import get_logger
 
 _GUARDED_READER_METHODS: Final = ("read_chunk", "read_all", "to_reader")
-
-
-def _begin_detached() -> CallMiddleware | None:
-    """The current call when pyarrow was not given its call object: counted in flight from here."""
-    call = current_call()
-    if call is None or not call.detached:
-        return None
-    call.begin_detached()
-    return call
-
-
-def _ended(call: CallMiddleware | None, error: pyarrow.flight.FlightError) -> pyarrow.flight.FlightError:
-    """End a detached call that failed with `error` and hand the error back for raising."""
-    if call is not None:
-        call.end_detached(error)
-    return error
-
-
-def _succeeded(call: CallMiddleware | None) -> None:
-    """End a detached call that succeeded."""
-    if call is not None:
-        call.end_detached(None)
 
 
 def _client_vanished() -> pyarrow.flight.FlightCancelledError:
@@ -124,6 +103,7 @@ class FlightService(pyarrow.flight.FlightServerBase):
             middleware={MIDDLEWARE_KEY: middleware},
         )
         self._methods = FlightServerMethods()
+        self._calls = middleware
         self._max_command_bytes = max_command_bytes
         self._error_tracebacks = error_tracebacks
 
@@ -151,7 +131,7 @@ class FlightService(pyarrow.flight.FlightServerBase):
             raise _too_large("descriptor path", self._max_command_bytes)
 
     def _translated(self, results: Iterable[Any], rpc: str, call: CallMiddleware | None) -> Iterator[Any]:
-        """Yield `results`, typing any error; a detached call ends once they are exhausted, fail or are dropped."""
+        """Yield `results`, typing any error; the call (if pyarrow does not end it) ends once they are done."""
         error: pyarrow.flight.FlightError | None = None
         try:
             yield from results
@@ -168,43 +148,46 @@ class FlightService(pyarrow.flight.FlightServerBase):
         self, context: pyarrow.flight.ServerCallContext, criteria: bytes
     ) -> Iterator[pyarrow.flight.FlightInfo]:
         """ListFlights, materialized here so errors raised while listing are typed too."""
-        call = _begin_detached()
+        calls = self._calls
+        begun = calls.begin_call()
         try:
             self._check_size(criteria, "criteria")
             flights = list(self._methods.list_flights(context, criteria))
         except BaseException as exc:
-            raise _ended(call, self._failed(exc, "ListFlights")) from None
-        _succeeded(call)
+            raise calls.end_call(begun, self._failed(exc, "ListFlights")) from None
+        calls.end_call(begun, None)
         return iter(flights)
 
     def get_flight_info(
         self, context: pyarrow.flight.ServerCallContext, descriptor: pyarrow.flight.FlightDescriptor
     ) -> pyarrow.flight.FlightInfo:
         """GetFlightInfo."""
-        call = _begin_detached()
+        calls = self._calls
+        begun = calls.begin_call()
         try:
             self._check_descriptor(descriptor)
             info = self._methods.get_flight_info(context, descriptor)
             if not isinstance(info, pyarrow.flight.FlightInfo):
                 raise TypeError(f"get_flight_info returned {type(info).__name__}, not FlightInfo")
         except BaseException as exc:
-            raise _ended(call, self._failed(exc, "GetFlightInfo")) from None
-        _succeeded(call)
+            raise calls.end_call(begun, self._failed(exc, "GetFlightInfo")) from None
+        calls.end_call(begun, None)
         return info
 
     def get_schema(  # type: ignore[override]  # pyarrow expects a SchemaResult; the stubs say Schema
         self, context: pyarrow.flight.ServerCallContext, descriptor: pyarrow.flight.FlightDescriptor
     ) -> pyarrow.flight.SchemaResult:
         """GetSchema."""
-        call = _begin_detached()
+        calls = self._calls
+        begun = calls.begin_call()
         try:
             self._check_descriptor(descriptor)
             result = self._methods.get_schema(context, descriptor)
             if not isinstance(result, pyarrow.flight.SchemaResult):
                 raise TypeError(f"get_schema returned {type(result).__name__}, not SchemaResult")
         except BaseException as exc:
-            raise _ended(call, self._failed(exc, "GetSchema")) from None
-        _succeeded(call)
+            raise calls.end_call(begun, self._failed(exc, "GetSchema")) from None
+        calls.end_call(begun, None)
         return result
 
     def do_put(
@@ -215,31 +198,32 @@ class FlightService(pyarrow.flight.FlightServerBase):
         writer: pyarrow.flight.FlightMetadataWriter,
     ) -> None:
         """DoPut; a client that vanishes mid-upload reaches the method as an error."""
-        call = _begin_detached()
+        calls = self._calls
+        begun = calls.begin_call()
         try:
             self._check_descriptor(descriptor)
             _guard_reader(reader, context)
             self._methods.do_put(context, descriptor, reader, writer)
         except BaseException as exc:
-            raise _ended(call, self._failed(exc, "DoPut")) from None
+            raise calls.end_call(begun, self._failed(exc, "DoPut")) from None
         finally:
             _unguard_reader(reader)
-        _succeeded(call)
+        calls.end_call(begun, None)
 
     def do_get(
         self, context: pyarrow.flight.ServerCallContext, ticket: pyarrow.flight.Ticket
     ) -> pyarrow.flight.FlightDataStream:
         """DoGet; the stream is returned as is, so C++ streams stay off the GIL; the call ends when it is released."""
-        call = _begin_detached()
+        calls = self._calls
+        begun = calls.begin_call()
         try:
             self._check_size(ticket.ticket, "ticket")
             stream = self._methods.do_get(context, ticket)
             if not isinstance(stream, pyarrow.flight.FlightDataStream):
                 raise TypeError(f"do_get returned {type(stream).__name__}, not a FlightDataStream")
         except BaseException as exc:
-            raise _ended(call, self._failed(exc, "DoGet")) from None
-        if call is not None:
-            call.end_when_released(stream)
+            raise calls.end_call(begun, self._failed(exc, "DoGet")) from None
+        calls.end_call_when_released(begun, stream)
         return stream
 
     def do_exchange(
@@ -250,38 +234,42 @@ class FlightService(pyarrow.flight.FlightServerBase):
         writer: pyarrow.flight.MetadataRecordBatchWriter,
     ) -> None:
         """DoExchange; like DoPut, a vanished client is an error for the method."""
-        call = _begin_detached()
+        calls = self._calls
+        begun = calls.begin_call()
         try:
             self._check_descriptor(descriptor)
             _guard_reader(reader, context)
             self._methods.do_exchange(context, descriptor, reader, writer)
         except BaseException as exc:
-            raise _ended(call, self._failed(exc, "DoExchange")) from None
+            raise calls.end_call(begun, self._failed(exc, "DoExchange")) from None
         finally:
             _unguard_reader(reader)
-        _succeeded(call)
+        calls.end_call(begun, None)
 
     def list_actions(self, context: pyarrow.flight.ServerCallContext) -> list[Any]:
         """ListActions, materialized here so errors raised while listing are typed too."""
-        call = _begin_detached()
+        calls = self._calls
+        begun = calls.begin_call()
         try:
             actions = list(self._methods.list_actions(context))
         except BaseException as exc:
-            raise _ended(call, self._failed(exc, "ListActions")) from None
-        _succeeded(call)
+            raise calls.end_call(begun, self._failed(exc, "ListActions")) from None
+        calls.end_call(begun, None)
         return actions
 
     def do_action(self, context: pyarrow.flight.ServerCallContext, action: pyarrow.flight.Action) -> Iterable[Any]:
         """DoAction; results produced lazily are typed on error as they are pulled, and end the call when done."""
-        call = _begin_detached()
+        calls = self._calls
+        begun = calls.begin_call()
         try:
             body = action.body
             if body is not None and body.size > self._max_command_bytes:
                 raise _too_large("action body", self._max_command_bytes)
             results = self._methods.do_action(context, action)
         except BaseException as exc:
-            raise _ended(call, self._failed(exc, "DoAction")) from None
+            raise calls.end_call(begun, self._failed(exc, "DoAction")) from None
         if results is None or isinstance(results, list | tuple):
-            _succeeded(call)
+            calls.end_call(begun, None)
             return [] if results is None else list(results)
-        return self._translated(results, "DoAction", call)
+        # a generator's body runs as pyarrow pulls results, on this thread: the call stays its thread's call
+        return self._translated(results, "DoAction", None if begun is None else calls.served_call())

@@ -10,13 +10,13 @@ import pyarrow.flight
 from gfs_runtime.errors.codes import ErrorCode
 from gfs_runtime.errors.info import ErrorInfo
 from gfs_runtime.errors.translate import flight_error_for
+from gfs_runtime.server.call_admission import current_call
 from gfs_runtime.server.middleware import (
     MIDDLEWARE_KEY,
     CallFinalizer,
     CallInfo,
     CallMiddleware,
     OnEndCallbackFn,
-    current_call,
     shutting_down_error,
 )
 from gfs_runtime.tasks.executor import TaskExecutor

@@ -14,12 +14,12 @@ from typing import TYPE_CHECKING, Any, cast
 import pyarrow
 import pyarrow.flight
 
+from gfs_runtime.server.call_admission import CallMiddlewareFactory
 from gfs_runtime.server.middleware import (
     CALLBACK_METHODS,
     METHOD_LABELS,
     OTHER_METHOD,
     CallMiddleware,
-    CallMiddlewareFactory,
 )
 from gfs_runtime.telemetry.event_logger import get_logger
 from gfs_runtime.telemetry.metrics import call_outcome
@@ -48,7 +48,6 @@ class ObservedCallMiddlewareFactory(CallMiddlewareFactory):
     """The call middleware factory feeding per-call metrics and tracing spans."""
 
     _call_class = ObservedCallMiddleware
-    attached_methods = CALLBACK_METHODS
 
     def __init__(
         self,
@@ -63,6 +62,17 @@ class ObservedCallMiddlewareFactory(CallMiddlewareFactory):
         self._tracing = tracing if tracing is not None and tracing.enabled else None
         if metrics is not None:
             metrics.track_in_flight(lambda: self.in_flight)
+
+    def start_call(
+        self, info: pyarrow.flight.CallInfo, headers: dict[str, list[str] | list[bytes]]
+    ) -> ObservedCallMiddleware | None:
+        """Build every call's object at once (start time, span); hand pyarrow those of DoGet and DoAction."""
+        attached = info.method in CALLBACK_METHODS
+        call = self.admit(info, headers, in_flight=attached)
+        if attached:
+            call.detached = False
+            return call
+        return None
 
     def admit(
         self, info: pyarrow.flight.CallInfo, headers: dict[str, list[str] | list[bytes]], *, in_flight: bool

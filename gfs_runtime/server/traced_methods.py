@@ -7,8 +7,9 @@ from typing import Any
 
 import pyarrow.flight
 
+from gfs_runtime.server.call_admission import current_call
 from gfs_runtime.server.methods import FlightServerMethods
-from gfs_runtime.server.middleware import MIDDLEWARE_KEY, current_call
+from gfs_runtime.server.middleware import MIDDLEWARE_KEY
 from gfs_runtime.telemetry.tracing import Tracing
 
 

@@ -11,6 +11,7 @@ from gfs_runtime.auth.authenticator import VERIFIER_ERROR, AuthFailureListener, 
 from gfs_runtime.auth.loading import build_strategy
 from gfs_runtime.config import AuthenticationMethod, ServerConfig
 from gfs_runtime.errors.exceptions import ServerStartError
+from gfs_runtime.server.call_admission import CallMiddlewareFactory
 from gfs_runtime.server.call_logging import task_log_binder
 from gfs_runtime.server.context import FlightServerMethodsFactory, ServerContext
 from gfs_runtime.server.flight_service import FlightService
@@ -20,7 +21,6 @@ from gfs_runtime.server.middleware import (
     METHOD_LABELS,
     OTHER_METHOD,
     Authenticator,
-    CallMiddlewareFactory,
 )
 from gfs_runtime.server.observing import ObservedCallMiddlewareFactory
 from gfs_runtime.server.shell import ServerShell

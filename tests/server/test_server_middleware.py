@@ -14,13 +14,13 @@ import pyarrow.flight
 import pytest
 
 from gfs_runtime.errors.codes import ErrorCode
+from gfs_runtime.server.call_admission import CallMiddlewareFactory
 from gfs_runtime.server.methods import FlightServerMethods
 from gfs_runtime.server.middleware import (
     CALLBACK_METHODS,
     CallFinalizer,
     CallInfo,
     CallMiddleware,
-    CallMiddlewareFactory,
     TokenAuthMiddleware,
 )
 from gfs_runtime.telemetry.log_capture import capture_log_events

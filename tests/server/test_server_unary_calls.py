@@ -9,8 +9,8 @@ import pyarrow
 import pyarrow.flight
 import pytest
 
+from gfs_runtime.server.call_admission import CallMiddlewareFactory
 from gfs_runtime.server.methods import FlightServerMethods
-from gfs_runtime.server.middleware import CallMiddlewareFactory
 from tests.server.support import ClientFor, StartServer
 
 WAIT_SEC = 10.0

@@ -1,0 +1,266 @@
+"""The one middleware factory: admits calls, remembers each until its handler runs, counts calls in flight.
+
+pyarrow runs up to three Python callbacks per RPC for a Python middleware (``start_call``,
+``sending_headers``, ``call_completed``), each costly. On the plain path ``start_call`` hands pyarrow no
+object: it checks that the server serves, authenticates, and leaves ``(info, headers, identity)`` for the
+handler under the gRPC thread's id (one tuple, two dict stores). The Flight service's handler wrapper
+counts the call in flight (`begin_call`) and ends it (`end_call`); the per-call object (`CallMiddleware`)
+is built only if something asks for it (`served_call`). A DoGet ends when pyarrow releases its stream (a
+weak reference's callback, run inside pyarrow's own release), a lazy DoAction when its results are done.
+Metrics and tracing subclass this factory (`gfs_runtime.server.observing`): they build the object at
+``start_call`` and hand DoGet/DoAction ones to pyarrow, whose ``call_completed`` tells how a stream ended.
+"""
+
+from __future__ import annotations
+
+import collections
+import itertools
+import threading
+import time
+import weakref
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, ClassVar, Final, TypeAlias
+
+import pyarrow.flight
+
+from gfs_runtime.errors.codes import ErrorCode
+from gfs_runtime.errors.info import ErrorInfo
+from gfs_runtime.errors.translate import flight_error_for
+from gfs_runtime.server.middleware import (
+    DEFAULT_TRACE_KEYS,
+    SHUTTING_DOWN_INFO,
+    Authenticator,
+    CallMiddleware,
+)
+from gfs_runtime.telemetry.log_fields import THREAD_LOG_FIELDS
+
+if TYPE_CHECKING:
+    from gfs_runtime.telemetry.log_fields import EventDict
+
+Arrival: TypeAlias = "tuple[pyarrow.flight.CallInfo, dict[str, list[str]], Any] | CallMiddleware"
+"""What `start_call` leaves for the handler: the call's info, headers and identity, or its built object."""
+
+_NOT_READY: Final = ErrorInfo.for_reason(ErrorCode.NOT_READY, "The server is starting; try again later.")
+_IDLE_POLL_SEC: Final = 0.05
+_get_ident: Final = threading.get_ident
+
+
+class _ServedCallFields:
+    """The log field source registered for every thread this factory serves: the thread's current call."""
+
+    __slots__ = ("_factory",)
+
+    def __init__(self, factory: CallMiddlewareFactory) -> None:
+        self._factory = factory
+
+    def add_log_fields(self, event_dict: EventDict) -> None:
+        """Add the fields of the call the current thread serves, if any."""
+        call = self._factory.served_call()
+        if call is not None:
+            call.add_log_fields(event_dict)
+
+    def served_call(self) -> CallMiddleware | None:
+        """The call the current thread serves."""
+        return self._factory.served_call()
+
+
+def current_call() -> CallMiddleware | None:
+    """The call the current gRPC thread serves (built on first use); None outside a call's handler."""
+    source = THREAD_LOG_FIELDS.get(_get_ident())
+    return source.served_call() if isinstance(source, _ServedCallFields) else None
+
+
+class CallMiddlewareFactory(pyarrow.flight.ServerMiddlewareFactory):
+    """Admits calls (or refuses them while not serving), authenticates them and counts calls in flight."""
+
+    _call_class: type[CallMiddleware] = CallMiddleware
+
+    attached_methods: ClassVar[frozenset[pyarrow.flight.FlightMethod]] = frozenset()
+    """Methods whose call object is handed to pyarrow (its callbacks end them); none on the plain path."""
+
+    def __init__(
+        self,
+        authenticator: Authenticator | None = None,
+        *,
+        task_wait_timeout_sec: float | None = None,
+        error_tracebacks: bool = False,
+    ) -> None:
+        super().__init__()
+        self.authenticator = authenticator
+        self.task_wait_timeout_sec = task_wait_timeout_sec
+        self.error_tracebacks = error_tracebacks
+        self.trace_keys: tuple[str, str, str] = DEFAULT_TRACE_KEYS
+        # One entry per call in flight. deque.append/pop are atomic under the GIL, so the per-call paths
+        # take no lock: measured, a lock in pyarrow's callbacks costs several percent of a small call.
+        # Only a drain (rejecting calls) takes the Condition, to be woken by the last call.
+        self._flights: collections.deque[None] = collections.deque()
+        self._cond = threading.Condition(threading.Lock())
+        self._rejection: ErrorInfo | None = _NOT_READY
+        self._streams_cut = False
+        self._ids = itertools.count(1)
+        self._arrivals: dict[int, Arrival] = {}
+        self._fields = _ServedCallFields(self)
+        # weak references to DoGet streams in flight; each one's callback ends its call
+        self._released: set[weakref.ref[Any]] = set()
+        self._stream_released = self._untracked_stream_released
+
+    @property
+    def in_flight(self) -> int:
+        """Calls started and not yet completed."""
+        return len(self._flights)
+
+    @property
+    def streams_cut(self) -> bool:
+        """True once draining was given up (timeout or abort)."""
+        return self._streams_cut
+
+    def start_call(
+        self, info: pyarrow.flight.CallInfo, headers: dict[str, list[str] | list[bytes]]
+    ) -> CallMiddleware | None:
+        """Admit the call (or raise UNAVAILABLE) and authenticate it; hand pyarrow its object only if attached."""
+        # the plain path, written out in one function: every Python call costs in pyarrow's callbacks
+        attached_methods = self.attached_methods
+        if attached_methods and info.method in attached_methods:
+            call = self.admit(info, headers, in_flight=True)
+            call.detached = False
+            return call
+        self._arrive(info, headers)
+        return None
+
+    def _arrive(self, info: pyarrow.flight.CallInfo, headers: dict[str, list[str] | list[bytes]]) -> None:
+        """Admit and authenticate a call; leave ``(info, headers, identity)`` for its handler."""
+        rejection = self._rejection
+        if rejection is not None:
+            raise rejection.to_unavailable_error()
+        token_data = None
+        authenticator = self.authenticator
+        if authenticator is not None:
+            try:
+                token_data = authenticator(info, headers)  # type: ignore[arg-type]  # "-bin" values are bytes
+            except BaseException as exc:  # nothing is dispatched for a call that failed authentication
+                raise flight_error_for(exc) from None
+        thread_id = _get_ident()
+        self._arrivals[thread_id] = (info, headers, token_data)  # type: ignore[assignment]  # as above
+        THREAD_LOG_FIELDS[thread_id] = self._fields
+
+    def admit(
+        self, info: pyarrow.flight.CallInfo, headers: dict[str, list[str] | list[bytes]], *, in_flight: bool
+    ) -> CallMiddleware:
+        """Like `arrive`, building the call object at once (and counting it in flight if asked)."""
+        self._arrive(info, headers)
+        if in_flight:
+            self._flights.append(None)
+            rejection = self._rejection
+            if rejection is not None:  # a drain began meanwhile and may have seen no call: refuse this one
+                self._arrivals.pop(_get_ident(), None)
+                self.call_ended()
+                raise rejection.to_unavailable_error()
+        call = self.served_call()
+        assert call is not None  # just arrived on this thread
+        return call
+
+    def served_call(self) -> CallMiddleware | None:
+        """The current thread's call object, built from its arrival on first use; None outside a call."""
+        thread_id = _get_ident()
+        arrival = self._arrivals.get(thread_id)
+        if arrival is None or isinstance(arrival, CallMiddleware):
+            return arrival
+        info, headers, token_data = arrival
+        call = self._call_class(self, info, headers, token_data, next(self._ids))
+        self._arrivals[thread_id] = call
+        return call
+
+    def begin_call(self) -> Arrival | None:
+        """From the handler wrapper: count the thread's call in flight; None if pyarrow's callbacks do."""
+        arrival = self._arrivals.get(_get_ident())
+        if arrival is None or (isinstance(arrival, CallMiddleware) and not arrival.detached):
+            return None
+        self._flights.append(None)
+        return arrival
+
+    def end_call(self, begun: Arrival | None, error: pyarrow.flight.FlightError | None) -> Any:
+        """From the handler wrapper: end the call `begin_call` began (finalizers, then not in flight).
+
+        Returns `error`, for raising. The thread stops serving the call.
+        """
+        if begun is not None:
+            taken = self._arrivals.pop(_get_ident(), None)
+            if isinstance(taken, CallMiddleware):
+                taken.end_detached(error)
+            else:
+                flights = self._flights
+                flights.pop()
+                if not flights and self._rejection is not None:
+                    self._wake_drain()
+        return error
+
+    def end_call_when_released(self, begun: Arrival | None, stream: pyarrow.flight.FlightDataStream) -> None:
+        """From DoGet's handler wrapper: end the call `begin_call` began once pyarrow releases `stream`.
+
+        The thread stops serving the call now; the stream is sent (or abandoned) after the handler returns.
+        """
+        if begun is None:
+            return
+        taken = self._arrivals.pop(_get_ident(), None)
+        callback: Callable[[weakref.ref[Any]], None]
+        callback = taken.stream_released if isinstance(taken, CallMiddleware) else self._stream_released
+        try:
+            self._released.add(weakref.ref(stream, callback))
+        except TypeError:  # a stream type without weak references: the call ends with its handler
+            if isinstance(taken, CallMiddleware):
+                taken.end_detached(None)
+            else:
+                self.call_ended()
+
+    def forget_release(self, reference: weakref.ref[Any]) -> None:
+        """Drop a released stream's weak reference."""
+        self._released.discard(reference)
+
+    def forget_arrival(self, thread_id: int, call: CallMiddleware) -> None:
+        """Stop remembering `call` as the call of `thread_id`, unless another call replaced it."""
+        if self._arrivals.get(thread_id) is call:
+            del self._arrivals[thread_id]
+
+    def _untracked_stream_released(self, reference: weakref.ref[Any]) -> None:
+        self._released.discard(reference)
+        self.call_ended()
+
+    def call_ended(self) -> None:
+        """Count one call as completed; wakes a drain waiting for the last one."""
+        flights = self._flights
+        flights.pop()
+        # only a server that refuses calls can be draining: the serving path skips the Condition
+        if not flights and self._rejection is not None:
+            self._wake_drain()
+
+    def _wake_drain(self) -> None:
+        with self._cond:
+            self._cond.notify_all()
+
+    def accept_calls(self) -> None:
+        """Let new calls in."""
+        with self._cond:
+            self._rejection = None
+
+    def reject_new_calls(self) -> None:
+        """Answer every new call with UNAVAILABLE + SHUTTING_DOWN; calls in flight go on."""
+        with self._cond:
+            self._rejection = SHUTTING_DOWN_INFO
+
+    def cut_streams(self) -> None:
+        """Give up draining: controlled streams end with SHUTTING_DOWN and `wait_until_idle` returns."""
+        with self._cond:
+            self._streams_cut = True
+            self._cond.notify_all()
+
+    def wait_until_idle(self, timeout: float | None) -> bool:
+        """Wait until no call is in flight; False when `timeout` passed or streams were cut first."""
+        with self._cond:
+            # the short wait bounds a lost wake-up (a call ending between the check and the wait)
+            deadline = None if timeout is None else time.monotonic() + timeout
+            while self._flights and not self._streams_cut:
+                left = _IDLE_POLL_SEC if deadline is None else min(_IDLE_POLL_SEC, deadline - time.monotonic())
+                if left <= 0:
+                    break
+                self._cond.wait(left)
+            return not self._flights
