@@ -79,7 +79,11 @@ class LogPipeline:
         if dev_log:
             import structlog.dev  # noqa: PLC0415  # development only: start-up cost does not matter there
 
-            self._console = structlog.dev.ConsoleRenderer()
+            # tracebacks without the frames' local variables: those may hold tokens or headers
+            formatter: Any = structlog.dev.plain_traceback
+            if getattr(structlog.dev, "rich", None) is not None:
+                formatter = structlog.dev.RichTracebackFormatter(show_locals=False)
+            self._console = structlog.dev.ConsoleRenderer(exception_formatter=formatter)
 
     def render(self, logger_name: str, level: str, event_dict: EventDict) -> str:
         """The line for one event: `event_dict` holds the event name and data and is consumed."""

@@ -33,7 +33,7 @@ class TableTask(Task):
 
 
 class ShellService(FlightServerMethods):
-    """Actions ok, bad, slow (waits for `release`), log, whoami, span, count; GetFlightInfo submits a TableTask."""
+    """Actions ok, bad, crash, slow (waits for `release`), log, whoami, span, count; GetFlightInfo submits a task."""
 
     def __init__(self, ctx: ServerContext | None = None) -> None:
         self.ctx = ctx
@@ -48,6 +48,9 @@ class ShellService(FlightServerMethods):
         kind = action.type
         if kind == "bad":
             raise ErrorInfo.bad_argument("that is not an order")
+        if kind == "crash":
+            headers = self.call_info_middleware(context).headers  # a local holding the token when it fails
+            raise RuntimeError(f"crashed with {len(headers)} headers")
         if kind == "slow":
             self.entered.set()
             assert self.release.wait(WAIT_SEC)

@@ -34,6 +34,8 @@ def test_tokens_and_the_private_key_never_reach_the_log(
     with client_for(server, tls_root_certs=tls_material.ca_cert) as client:
         run_action(client, "log", bearer(GOOD_TOKEN))
         fetch(client, options=bearer(GOOD_TOKEN))
+        with pytest.raises(pyarrow.flight.FlightInternalError):
+            run_action(client, "crash", bearer(GOOD_TOKEN))  # its traceback is logged, locals are not
         with pytest.raises(pyarrow.flight.FlightUnauthenticatedError):
             run_action(client, "log", bearer(WRONG_TOKEN))
     server.stop()
@@ -45,6 +47,7 @@ def test_tokens_and_the_private_key_never_reach_the_log(
     assert "server_started" in output
     assert "order_logged" in output
     assert "call_unauthenticated" in output
+    assert "crashed with" in output
     assert GOOD_TOKEN not in output
     assert WRONG_TOKEN not in output
     assert "PRIVATE KEY" not in output
