@@ -27,6 +27,7 @@ class EnumeratedTokenVerification(TokenVerificationStrategy):
         self._sha256 = hashlib.sha256
         self._compare_digest = hmac.compare_digest
         self._digests = tuple({self._digest(token) for token in allowed_tokens})
+        self._accepted: set[str] = set()
         if not self._digests:
             raise ConfigError(
                 "token authentication needs at least one token",
@@ -35,7 +36,14 @@ class EnumeratedTokenVerification(TokenVerificationStrategy):
             )
 
     def verify(self, call_info: pyarrow.flight.CallInfo, token: str) -> Any:
-        """Accept a configured token; compare every digest so timing does not tell which one matched."""
+        """Accept a configured token; compare every digest so timing does not tell which one matched.
+
+        A token accepted once is remembered, so later calls with it skip hashing: the set only ever holds
+        configured tokens (the config holds them too), and a lookup hashes the whole string with Python's
+        keyed string hash, so its timing does not depend on how much of a wrong token matches.
+        """
+        if token in self._accepted:
+            return None
         presented = self._digest(token)
         matched = False
         for allowed in self._digests:
@@ -44,6 +52,7 @@ class EnumeratedTokenVerification(TokenVerificationStrategy):
             raise ErrorInfo.for_reason(
                 ErrorCode.UNKNOWN, "Authentication token is not valid."
             ).to_unauthenticated_error()
+        self._accepted.add(token)
         return None
 
     def _digest(self, token: str) -> bytes:

@@ -84,3 +84,13 @@ def test_unauthorized_from_strategy_keeps_its_type_and_gains_error_info() -> Non
     with pytest.raises(pyarrow.flight.FlightUnauthorizedError) as caught:
         authenticator.authenticate(NO_CALL_INFO, {"authorization": ["Bearer forbidden"]})
     assert ErrorInfo.maybe_from_pyarrow_error(caught.value) is not None
+
+
+def test_a_wrong_token_is_refused_after_the_right_one_was_accepted() -> None:
+    strategy = EnumeratedTokenVerification(["good-token", "other-token"])
+    assert strategy.verify(NO_CALL_INFO, "good-token") is None
+    assert strategy.verify(NO_CALL_INFO, "good-token") is None  # the second time from what it remembered
+    for wrong in ["good-token ", "good-toke", "good-tokenx", "other-token!", ""]:
+        with pytest.raises(pyarrow.flight.FlightUnauthenticatedError):
+            strategy.verify(NO_CALL_INFO, wrong)
+    assert strategy.verify(NO_CALL_INFO, "other-token") is None
