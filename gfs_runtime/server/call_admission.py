@@ -5,8 +5,8 @@ pyarrow runs up to three Python callbacks per RPC for a Python middleware (``sta
 object: it checks that the server serves, authenticates, and leaves ``(info, headers, identity)`` for the
 handler under the gRPC thread's id (one tuple, two dict stores). The Flight service's handler wrapper
 counts the call in flight (`begin_call`) and ends it (`end_call`); the per-call object (`CallMiddleware`)
-is built only if something asks for it (`served_call`). A DoGet ends when pyarrow releases its stream (a
-weak reference's callback, run inside pyarrow's own release), a lazy DoAction when its results are done.
+is built only if something asks for it (`served_call`). A DoGet stays in flight until pyarrow has sent
+and released its stream (see `end_call_when_released`), a lazy DoAction until its results are done.
 Metrics and tracing subclass this factory (`gfs_runtime.server.observing`): they build the object at
 ``start_call`` and hand DoGet/DoAction ones to pyarrow, whose ``call_completed`` tells how a stream ended.
 """
@@ -18,7 +18,6 @@ import itertools
 import threading
 import time
 import weakref
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar, Final, TypeAlias
 
 import pyarrow.flight
@@ -102,11 +101,15 @@ class CallMiddlewareFactory(pyarrow.flight.ServerMiddlewareFactory):
         self._fields = _ServedCallFields(self)
         # weak references to DoGet streams in flight; each one's callback ends its call
         self._released: set[weakref.ref[Any]] = set()
-        self._stream_released = self._untracked_stream_released
+        # per gRPC thread, the stream of a plain DoGet not yet counted as ended (see end_call_when_released)
+        self._open_streams: dict[int, weakref.ref[Any]] = {}
+        self._open_streams_lock = threading.Lock()
 
     @property
     def in_flight(self) -> int:
         """Calls started and not yet completed."""
+        if self._open_streams:
+            self._reap_released_streams()
         return len(self._flights)
 
     @property
@@ -129,6 +132,11 @@ class CallMiddlewareFactory(pyarrow.flight.ServerMiddlewareFactory):
 
     def _arrive(self, info: pyarrow.flight.CallInfo, headers: dict[str, list[str] | list[bytes]]) -> None:
         """Admit and authenticate a call; leave ``(info, headers, identity)`` for its handler."""
+        thread_id = _get_ident()
+        open_streams = self._open_streams
+        if open_streams and open_streams.pop(thread_id, None) is not None:
+            # this thread sent a DoGet stream before: gRPC runs a call on one thread to its end, so it is over
+            self.call_ended()
         rejection = self._rejection
         if rejection is not None:
             raise rejection.to_unavailable_error()
@@ -139,7 +147,6 @@ class CallMiddlewareFactory(pyarrow.flight.ServerMiddlewareFactory):
                 token_data = authenticator(info, headers)  # type: ignore[arg-type]  # "-bin" values are bytes
             except BaseException as exc:  # nothing is dispatched for a call that failed authentication
                 raise flight_error_for(exc) from None
-        thread_id = _get_ident()
         self._arrivals[thread_id] = (info, headers, token_data)  # type: ignore[assignment]  # as above
         THREAD_LOG_FIELDS[thread_id] = self._fields
 
@@ -195,22 +202,53 @@ class CallMiddlewareFactory(pyarrow.flight.ServerMiddlewareFactory):
         return error
 
     def end_call_when_released(self, begun: Arrival | None, stream: pyarrow.flight.FlightDataStream) -> None:
-        """From DoGet's handler wrapper: end the call `begin_call` began once pyarrow releases `stream`.
+        """From DoGet's handler wrapper: the call `begin_call` began stays in flight until `stream` is sent.
 
-        The thread stops serving the call now; the stream is sent (or abandoned) after the handler returns.
+        The thread stops serving the call now; pyarrow sends (or abandons) the stream after the handler returns,
+        on this same thread, and then releases it. A call with an object (finalizers, info asked for) ends
+        from a weak reference's callback at that release. A plain call is not given a callback (it would
+        run Python in pyarrow's release): it is counted as ended when its thread starts its next call, or
+        when a drain or `in_flight` finds its stream released, whichever comes first.
         """
         if begun is None:
             return
-        taken = self._arrivals.pop(_get_ident(), None)
-        callback: Callable[[weakref.ref[Any]], None]
-        callback = taken.stream_released if isinstance(taken, CallMiddleware) else self._stream_released
+        thread_id = _get_ident()
+        taken = self._arrivals.pop(thread_id, None)
         try:
-            self._released.add(weakref.ref(stream, callback))
+            if isinstance(taken, CallMiddleware):
+                self._released.add(weakref.ref(stream, taken.stream_released))
+            else:
+                stream_ref = weakref.ref(stream)
+                with self._open_streams_lock:
+                    # an entry left here is an earlier call of this thread, put back by a reaper: it is over
+                    if self._open_streams.get(thread_id) is not None:
+                        self._flights.pop()
+                    self._open_streams[thread_id] = stream_ref
         except TypeError:  # a stream type without weak references: the call ends with its handler
             if isinstance(taken, CallMiddleware):
                 taken.end_detached(None)
             else:
                 self.call_ended()
+
+    def _reap_released_streams(self) -> None:
+        """Count plain DoGet calls whose stream pyarrow released as ended (no drain wake-up: callers poll).
+
+        Whoever pops an entry owns it, so a thread reaping its own entry in `_arrive` needs no lock. A popped
+        entry that is not the released one was stored by its thread after it ended the released one; it goes
+        back, under the lock that its thread's next store takes (see `end_call_when_released`).
+        """
+        open_streams = self._open_streams
+        with self._open_streams_lock:
+            for thread_id, stream_ref in list(open_streams.items()):
+                if stream_ref() is not None:
+                    continue
+                popped = open_streams.pop(thread_id, None)
+                if popped is None:
+                    continue
+                if popped is stream_ref or popped() is None:
+                    self._flights.pop()
+                else:
+                    open_streams[thread_id] = popped
 
     def forget_release(self, reference: weakref.ref[Any]) -> None:
         """Drop a released stream's weak reference."""
@@ -220,10 +258,6 @@ class CallMiddlewareFactory(pyarrow.flight.ServerMiddlewareFactory):
         """Stop remembering `call` as the call of `thread_id`, unless another call replaced it."""
         if self._arrivals.get(thread_id) is call:
             del self._arrivals[thread_id]
-
-    def _untracked_stream_released(self, reference: weakref.ref[Any]) -> None:
-        self._released.discard(reference)
-        self.call_ended()
 
     def call_ended(self) -> None:
         """Count one call as completed; wakes a drain waiting for the last one."""
@@ -259,6 +293,10 @@ class CallMiddlewareFactory(pyarrow.flight.ServerMiddlewareFactory):
             # the short wait bounds a lost wake-up (a call ending between the check and the wait)
             deadline = None if timeout is None else time.monotonic() + timeout
             while self._flights and not self._streams_cut:
+                if self._open_streams:
+                    self._reap_released_streams()
+                    if not self._flights:
+                        break
                 left = _IDLE_POLL_SEC if deadline is None else min(_IDLE_POLL_SEC, deadline - time.monotonic())
                 if left <= 0:
                     break

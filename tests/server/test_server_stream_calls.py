@@ -22,7 +22,10 @@ BIG_TABLE = pyarrow.table({"n": pyarrow.array(range(4_000_000), pyarrow.int64())
 
 
 class StreamingMethods(FlightServerMethods):
-    """DoGet b"gated": a Python generator that waits for `release`; b"big": a C++ stream of a large table."""
+    """DoGet b"gated": a Python generator that waits for `release`; b"big": a C++ stream of a large table.
+
+    Tickets ending in b"-plain" register no end-of-call function: their call object is never built.
+    """
 
     def __init__(self) -> None:
         self.release = threading.Event()
@@ -37,8 +40,12 @@ class StreamingMethods(FlightServerMethods):
     def do_get(
         self, context: pyarrow.flight.ServerCallContext, ticket: pyarrow.flight.Ticket
     ) -> pyarrow.flight.FlightDataStream:
-        self.call_finalizer_middleware(context).register_on_end(self._on_end)
-        if ticket.ticket == b"big":
+        name = ticket.ticket
+        if name.endswith(b"-plain"):
+            name = name.removesuffix(b"-plain")
+        else:
+            self.call_finalizer_middleware(context).register_on_end(self._on_end)
+        if name == b"big":
             return pyarrow.flight.RecordBatchStream(BIG_TABLE.to_reader(max_chunksize=10_000))
 
         def batches() -> Generator[pyarrow.RecordBatch, None, None]:
@@ -96,3 +103,32 @@ def test_a_cpp_stream_is_in_flight_until_it_is_sent(server: FlightServer, method
     assert _draining_in_flight(events) == [1]
     assert methods.call_ended.wait(WAIT_SEC)
     assert methods.ended == [None]
+
+
+@pytest.mark.timeout(30)
+@pytest.mark.parametrize("ticket", [b"gated-plain", b"big-plain"])
+def test_a_plain_stream_is_in_flight_until_it_ends(
+    server: FlightServer, methods: StreamingMethods, ticket: bytes
+) -> None:
+    with connect(server) as client, capture_log_events() as events:
+        reader = client.do_get(pyarrow.flight.Ticket(ticket))
+        first = reader.read_chunk()
+        if ticket == b"gated-plain":
+            assert methods.streaming.wait(WAIT_SEC)
+        server.stop()
+        methods.release.set()
+        rest = reader.read_all()
+        assert server.wait_for_stop(WAIT_SEC)
+    assert first.data.num_rows + rest.num_rows in (2, BIG_TABLE.num_rows)
+    assert _draining_in_flight(events) == [1]
+    assert methods.ended == []
+
+
+@pytest.mark.timeout(30)
+def test_a_finished_plain_stream_is_no_longer_in_flight(server: FlightServer) -> None:
+    with connect(server) as client:
+        assert client.do_get(pyarrow.flight.Ticket(b"big-plain")).read_all().num_rows == BIG_TABLE.num_rows
+    with capture_log_events() as events:
+        server.stop()
+        assert server.wait_for_stop(WAIT_SEC)
+    assert _draining_in_flight(events) == [0]
