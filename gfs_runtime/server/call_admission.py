@@ -103,14 +103,12 @@ class CallMiddlewareFactory(pyarrow.flight.ServerMiddlewareFactory):
         self._released: set[weakref.ref[Any]] = set()
         # per gRPC thread, the stream of a plain DoGet not yet counted as ended (see end_call_when_released)
         self._open_streams: dict[int, weakref.ref[Any]] = {}
-        self._open_streams_lock = threading.Lock()
 
     @property
     def in_flight(self) -> int:
         """Calls started and not yet completed."""
-        if self._open_streams:
-            self._reap_released_streams()
-        return len(self._flights)
+        flights = len(self._flights)
+        return flights - self._released_streams() if self._open_streams else flights
 
     @property
     def streams_cut(self) -> bool:
@@ -207,8 +205,8 @@ class CallMiddlewareFactory(pyarrow.flight.ServerMiddlewareFactory):
         The thread stops serving the call now; pyarrow sends (or abandons) the stream after the handler returns,
         on this same thread, and then releases it. A call with an object (finalizers, info asked for) ends
         from a weak reference's callback at that release. A plain call is not given a callback (it would
-        run Python in pyarrow's release): it is counted as ended when its thread starts its next call, or
-        when a drain or `in_flight` finds its stream released, whichever comes first.
+        run Python in pyarrow's release): its thread counts it ended when it starts its next call, and until
+        then `in_flight` (which drains poll) leaves it out once its stream is released.
         """
         if begun is None:
             return
@@ -218,37 +216,17 @@ class CallMiddlewareFactory(pyarrow.flight.ServerMiddlewareFactory):
             if isinstance(taken, CallMiddleware):
                 self._released.add(weakref.ref(stream, taken.stream_released))
             else:
-                stream_ref = weakref.ref(stream)
-                with self._open_streams_lock:
-                    # an entry left here is an earlier call of this thread, put back by a reaper: it is over
-                    if self._open_streams.get(thread_id) is not None:
-                        self._flights.pop()
-                    self._open_streams[thread_id] = stream_ref
+                # only this thread writes or removes its entry (its next `_arrive` removes it): no lock
+                self._open_streams[thread_id] = weakref.ref(stream)
         except TypeError:  # a stream type without weak references: the call ends with its handler
             if isinstance(taken, CallMiddleware):
                 taken.end_detached(None)
             else:
                 self.call_ended()
 
-    def _reap_released_streams(self) -> None:
-        """Count plain DoGet calls whose stream pyarrow released as ended (no drain wake-up: callers poll).
-
-        Whoever pops an entry owns it, so a thread reaping its own entry in `_arrive` needs no lock. A popped
-        entry that is not the released one was stored by its thread after it ended the released one; it goes
-        back, under the lock that its thread's next store takes (see `end_call_when_released`).
-        """
-        open_streams = self._open_streams
-        with self._open_streams_lock:
-            for thread_id, stream_ref in list(open_streams.items()):
-                if stream_ref() is not None:
-                    continue
-                popped = open_streams.pop(thread_id, None)
-                if popped is None:
-                    continue
-                if popped is stream_ref or popped() is None:
-                    self._flights.pop()
-                else:
-                    open_streams[thread_id] = popped
+    def _released_streams(self) -> int:
+        """Plain DoGet calls whose stream pyarrow released but whose thread has not counted them ended yet."""
+        return sum(1 for stream_ref in list(self._open_streams.values()) if stream_ref() is None)
 
     def forget_release(self, reference: weakref.ref[Any]) -> None:
         """Drop a released stream's weak reference."""
@@ -292,13 +270,9 @@ class CallMiddlewareFactory(pyarrow.flight.ServerMiddlewareFactory):
         with self._cond:
             # the short wait bounds a lost wake-up (a call ending between the check and the wait)
             deadline = None if timeout is None else time.monotonic() + timeout
-            while self._flights and not self._streams_cut:
-                if self._open_streams:
-                    self._reap_released_streams()
-                    if not self._flights:
-                        break
+            while self.in_flight and not self._streams_cut:
                 left = _IDLE_POLL_SEC if deadline is None else min(_IDLE_POLL_SEC, deadline - time.monotonic())
                 if left <= 0:
                     break
                 self._cond.wait(left)
-            return not self._flights
+            return not self.in_flight
