@@ -25,6 +25,7 @@ class StreamingMethods(FlightServerMethods):
     """DoGet b"gated": a Python generator that waits for `release`; b"big": a C++ stream of a large table.
 
     Tickets ending in b"-plain" register no end-of-call function: their call object is never built.
+    b"fail" raises; GetFlightInfo is not implemented (a typed NOT_IMPLEMENTED error).
     """
 
     def __init__(self) -> None:
@@ -41,6 +42,8 @@ class StreamingMethods(FlightServerMethods):
         self, context: pyarrow.flight.ServerCallContext, ticket: pyarrow.flight.Ticket
     ) -> pyarrow.flight.FlightDataStream:
         name = ticket.ticket
+        if name == b"fail":
+            raise RuntimeError("no such data")
         if name.endswith(b"-plain"):
             name = name.removesuffix(b"-plain")
         else:
@@ -128,6 +131,19 @@ def test_a_plain_stream_is_in_flight_until_it_ends(
 def test_a_finished_plain_stream_is_no_longer_in_flight(server: FlightServer) -> None:
     with connect(server) as client:
         assert client.do_get(pyarrow.flight.Ticket(b"big-plain")).read_all().num_rows == BIG_TABLE.num_rows
+    with capture_log_events() as events:
+        server.stop()
+        assert server.wait_for_stop(WAIT_SEC)
+    assert _draining_in_flight(events) == [0]
+
+
+@pytest.mark.timeout(30)
+def test_failed_calls_are_no_longer_in_flight(server: FlightServer) -> None:
+    with connect(server) as client:
+        with pytest.raises(pyarrow.flight.FlightInternalError):
+            client.do_get(pyarrow.flight.Ticket(b"fail")).read_all()
+        with pytest.raises(pyarrow.flight.FlightServerError):
+            client.get_flight_info(pyarrow.flight.FlightDescriptor.for_command(b"nothing"))
     with capture_log_events() as events:
         server.stop()
         assert server.wait_for_stop(WAIT_SEC)
