@@ -99,7 +99,7 @@ class CallMiddlewareFactory(pyarrow.flight.ServerMiddlewareFactory):
         self._ids = itertools.count(1)
         self._arrivals: dict[int, Arrival] = {}
         self._fields = _ServedCallFields(self)
-        # weak references to DoGet streams in flight; each one's callback ends its call
+        # weak references to the streams of DoGet calls with an object; each one's callback ends its call
         self._released: set[weakref.ref[Any]] = set()
         # per gRPC thread, the stream of a plain DoGet not yet counted as ended (see end_call_when_released)
         self._open_streams: dict[int, weakref.ref[Any]] = {}
@@ -151,7 +151,7 @@ class CallMiddlewareFactory(pyarrow.flight.ServerMiddlewareFactory):
     def admit(
         self, info: pyarrow.flight.CallInfo, headers: dict[str, list[str] | list[bytes]], *, in_flight: bool
     ) -> CallMiddleware:
-        """Like `arrive`, building the call object at once (and counting it in flight if asked)."""
+        """Like `_arrive`, building the call object at once (and counting it in flight if asked)."""
         self._arrive(info, headers)
         if in_flight:
             self._flights.append(None)
