@@ -36,8 +36,8 @@ from gfs_runtime.telemetry.log_fields import THREAD_LOG_FIELDS
 if TYPE_CHECKING:
     from gfs_runtime.telemetry.log_fields import EventDict
 
-Arrival: TypeAlias = "tuple[pyarrow.flight.CallInfo, dict[str, list[str]], Any] | CallMiddleware"
-"""What `start_call` leaves for the handler: the call's info, headers and identity, or its built object."""
+Arrival: TypeAlias = "tuple[pyarrow.flight.CallInfo, dict[str, list[str]], Any, float | None] | CallMiddleware"
+"""What `start_call` leaves for the handler: info, headers, identity and (when observed) start time; or the object."""
 
 _NOT_READY: Final = ErrorInfo.for_reason(ErrorCode.NOT_READY, "The server is starting; try again later.")
 _IDLE_POLL_SEC: Final = 0.05
@@ -125,11 +125,13 @@ class CallMiddlewareFactory(pyarrow.flight.ServerMiddlewareFactory):
             call = self.admit(info, headers, in_flight=True)
             call.detached = False
             return call
-        self._arrive(info, headers)
+        self._arrive(info, headers, None)
         return None
 
-    def _arrive(self, info: pyarrow.flight.CallInfo, headers: dict[str, list[str] | list[bytes]]) -> None:
-        """Admit and authenticate a call; leave ``(info, headers, identity)`` for its handler."""
+    def _arrive(
+        self, info: pyarrow.flight.CallInfo, headers: dict[str, list[str] | list[bytes]], started: float | None
+    ) -> None:
+        """Admit and authenticate a call; leave ``(info, headers, identity, started)`` for its handler."""
         thread_id = _get_ident()
         open_streams = self._open_streams
         if open_streams and open_streams.pop(thread_id, None) is not None:
@@ -145,14 +147,14 @@ class CallMiddlewareFactory(pyarrow.flight.ServerMiddlewareFactory):
                 token_data = authenticator(info, headers)  # type: ignore[arg-type]  # "-bin" values are bytes
             except BaseException as exc:  # nothing is dispatched for a call that failed authentication
                 raise flight_error_for(exc) from None
-        self._arrivals[thread_id] = (info, headers, token_data)  # type: ignore[assignment]  # as above
+        self._arrivals[thread_id] = (info, headers, token_data, started)  # type: ignore[assignment]  # as above
         THREAD_LOG_FIELDS[thread_id] = self._fields
 
     def admit(
         self, info: pyarrow.flight.CallInfo, headers: dict[str, list[str] | list[bytes]], *, in_flight: bool
     ) -> CallMiddleware:
         """Like `_arrive`, building the call object at once (and counting it in flight if asked)."""
-        self._arrive(info, headers)
+        self._arrive(info, headers, None)
         if in_flight:
             self._flights.append(None)
             rejection = self._rejection
@@ -170,8 +172,10 @@ class CallMiddlewareFactory(pyarrow.flight.ServerMiddlewareFactory):
         arrival = self._arrivals.get(thread_id)
         if arrival is None or isinstance(arrival, CallMiddleware):
             return arrival
-        info, headers, token_data = arrival
+        info, headers, token_data, started = arrival
         call = self._call_class(self, info, headers, token_data, next(self._ids))
+        if started is not None:
+            call.started = started
         self._arrivals[thread_id] = call
         return call
 
@@ -193,11 +197,16 @@ class CallMiddlewareFactory(pyarrow.flight.ServerMiddlewareFactory):
             if isinstance(taken, CallMiddleware):
                 taken.end_detached(error)
             else:
+                if taken is not None and taken[3] is not None:
+                    self.arrival_ended(taken, error)
                 flights = self._flights
                 flights.pop()
                 if not flights and self._rejection is not None:
                     self._wake_drain()
         return error
+
+    def arrival_ended(self, arrival: Any, error: BaseException | None) -> None:
+        """An observed call ended without its object being built; the observing factory reports it."""
 
     def end_call_when_released(self, begun: Arrival | None, stream: pyarrow.flight.FlightDataStream) -> None:
         """From DoGet's handler wrapper: the call `begin_call` began stays in flight until `stream` is sent.

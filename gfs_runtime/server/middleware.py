@@ -135,6 +135,9 @@ class CallMiddleware(CallInfo, CallFinalizer, TokenAuthMiddleware):
     span: Any = None
     """The call's tracing span (set by the observing subclass when tracing is on)."""
 
+    started: float = 0.0
+    """When the call arrived (``time.perf_counter``); set by the observing subclass, which reports durations."""
+
     detached: bool = True
     """True while pyarrow does not know this object: the handler wrapper begins and ends the call."""
 

@@ -34,8 +34,6 @@ _perf_counter = time.perf_counter
 class ObservedCallMiddleware(CallMiddleware):
     """A call that reports its duration and outcome, and ends its span, when it completes."""
 
-    started: float = 0.0
-
     def finished(self, exception: pyarrow.ArrowException | None) -> None:
         """Report the call's duration, outcome and span, then end it as any call ends."""
         tracker: ObservedCallMiddlewareFactory = self._tracker  # type: ignore[assignment]  # set by that factory
@@ -66,13 +64,30 @@ class ObservedCallMiddlewareFactory(CallMiddlewareFactory):
     def start_call(
         self, info: pyarrow.flight.CallInfo, headers: dict[str, list[str] | list[bytes]]
     ) -> ObservedCallMiddleware | None:
-        """Build every call's object at once (start time, span); hand pyarrow those of DoGet and DoAction."""
-        attached = info.method in CALLBACK_METHODS
-        call = self.admit(info, headers, in_flight=attached)
-        if attached:
+        """Time every call; hand pyarrow the objects of DoGet and DoAction, build others' only when traced.
+
+        Without tracing, a call that ends with its handler is left as a tuple with its start time, and
+        reported by `arrival_ended` (or by its object, if something asked for one).
+        """
+        method = info.method
+        if method in CALLBACK_METHODS:
+            call = self.admit(info, headers, in_flight=True)
             call.detached = False
             return call
+        if self._tracing is not None:
+            self.admit(info, headers, in_flight=False)
+            return None
+        started = _perf_counter()
+        try:
+            self._arrive(info, headers, started)
+        except pyarrow.flight.FlightError as exc:
+            self.call_observed(method, exc, started, None)
+            raise
         return None
+
+    def arrival_ended(self, arrival: Any, error: BaseException | None) -> None:
+        """Report a call that ended without its object being built."""
+        self.call_observed(arrival[0].method, error, arrival[3], None)
 
     def admit(
         self, info: pyarrow.flight.CallInfo, headers: dict[str, list[str] | list[bytes]], *, in_flight: bool

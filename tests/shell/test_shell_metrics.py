@@ -50,6 +50,20 @@ def test_calls_are_counted_by_method_and_outcome(make_server: ServerFactory) -> 
     assert sample(samples, "gfs_rpc_duration_seconds_sum", method="do_action") > 0
 
 
+def test_calls_whose_object_was_built_report_their_own_duration(make_server: ServerFactory) -> None:
+    # GetFlightInfo submits a task, whose log fields need the call object: built mid-call from the arrival
+    server = make_server(ShellService, **METRICS)
+    with client_for(server) as client:
+        assert fetch(client).num_rows > 0
+
+    samples = scrape(server)
+
+    assert sample(samples, "gfs_rpc_calls_total", method="get_flight_info", outcome="ok") == 1
+    assert sample(samples, "gfs_rpc_calls_total", method="do_get", outcome="ok") == 1
+    assert sample(samples, "gfs_rpc_duration_seconds_count", method="get_flight_info") == 1
+    assert 0 < sample(samples, "gfs_rpc_duration_seconds_sum", method="get_flight_info") < WAIT_SEC
+
+
 def test_in_flight_gauge_counts_a_running_call(make_server: ServerFactory) -> None:
     methods = ShellService()
     server = make_server(methods, **METRICS)
