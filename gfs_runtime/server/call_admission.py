@@ -18,7 +18,7 @@ import itertools
 import threading
 import time
 import weakref
-from typing import TYPE_CHECKING, Any, ClassVar, Final, TypeAlias
+from typing import TYPE_CHECKING, Any, Final, TypeAlias
 
 import pyarrow.flight
 
@@ -74,9 +74,6 @@ class CallMiddlewareFactory(pyarrow.flight.ServerMiddlewareFactory):
 
     _call_class: type[CallMiddleware] = CallMiddleware
 
-    attached_methods: ClassVar[frozenset[pyarrow.flight.FlightMethod]] = frozenset()
-    """Methods whose call object is handed to pyarrow (its callbacks end them); none on the plain path."""
-
     def __init__(
         self,
         authenticator: Authenticator | None = None,
@@ -118,13 +115,7 @@ class CallMiddlewareFactory(pyarrow.flight.ServerMiddlewareFactory):
     def start_call(
         self, info: pyarrow.flight.CallInfo, headers: dict[str, list[str] | list[bytes]]
     ) -> CallMiddleware | None:
-        """Admit the call (or raise UNAVAILABLE) and authenticate it; hand pyarrow its object only if attached."""
-        # the plain path, written out in one function: every Python call costs in pyarrow's callbacks
-        attached_methods = self.attached_methods
-        if attached_methods and info.method in attached_methods:
-            call = self.admit(info, headers, in_flight=True)
-            call.detached = False
-            return call
+        """Admit the call (or raise UNAVAILABLE) and authenticate it; hand pyarrow no object (see the module)."""
         self._arrive(info, headers, None)
         return None
 
@@ -199,10 +190,7 @@ class CallMiddlewareFactory(pyarrow.flight.ServerMiddlewareFactory):
             else:
                 if taken is not None and taken[3] is not None:
                     self.arrival_ended(taken, error)
-                flights = self._flights
-                flights.pop()
-                if not flights and self._rejection is not None:
-                    self._wake_drain()
+                self.call_ended()
         return error
 
     def arrival_ended(self, arrival: Any, error: BaseException | None) -> None:
@@ -252,11 +240,8 @@ class CallMiddlewareFactory(pyarrow.flight.ServerMiddlewareFactory):
         flights.pop()
         # only a server that refuses calls can be draining: the serving path skips the Condition
         if not flights and self._rejection is not None:
-            self._wake_drain()
-
-    def _wake_drain(self) -> None:
-        with self._cond:
-            self._cond.notify_all()
+            with self._cond:
+                self._cond.notify_all()
 
     def accept_calls(self) -> None:
         """Let new calls in."""

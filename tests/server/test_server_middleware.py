@@ -17,12 +17,12 @@ from gfs_runtime.errors.codes import ErrorCode
 from gfs_runtime.server.call_admission import CallMiddlewareFactory
 from gfs_runtime.server.methods import FlightServerMethods
 from gfs_runtime.server.middleware import (
-    CALLBACK_METHODS,
     CallFinalizer,
     CallInfo,
     CallMiddleware,
     TokenAuthMiddleware,
 )
+from gfs_runtime.server.observing import ObservedCallMiddlewareFactory
 from gfs_runtime.telemetry.log_capture import capture_log_events
 from gfs_runtime.testing import error_info_of
 from tests.server.support import ClientFor, StartServer
@@ -105,10 +105,11 @@ def test_finalizers_run_only_once() -> None:
     assert ran == [None]
 
 
-class _AttachingFactory(CallMiddlewareFactory):
-    """Hands pyarrow the call objects of DoGet and DoAction, as the observing factory does."""
-
-    attached_methods = CALLBACK_METHODS
+def _attaching_factory(authenticator: Any = None) -> CallMiddlewareFactory:
+    """The observing factory with nothing to observe: it hands pyarrow the call objects of DoGet and DoAction."""
+    factory = ObservedCallMiddlewareFactory(metrics=None, tracing=None)
+    factory.authenticator = authenticator
+    return factory
 
 
 def _start_call(factory: CallMiddlewareFactory) -> CallMiddleware:
@@ -125,7 +126,7 @@ def test_plain_factory_hands_pyarrow_no_call_object() -> None:
 
 
 def test_calls_are_counted_in_flight_until_completed() -> None:
-    factory = _AttachingFactory()
+    factory = _attaching_factory()
     factory.accept_calls()
     first, second = _start_call(factory), _start_call(factory)
     assert factory.in_flight == 2
@@ -137,7 +138,7 @@ def test_calls_are_counted_in_flight_until_completed() -> None:
 
 
 def test_new_calls_are_refused_while_draining_and_in_flight_ones_finish() -> None:
-    factory = _AttachingFactory()
+    factory = _attaching_factory()
     factory.accept_calls()
     running = _start_call(factory)
     factory.reject_new_calls()
@@ -149,7 +150,7 @@ def test_new_calls_are_refused_while_draining_and_in_flight_ones_finish() -> Non
 
 
 def test_cutting_streams_ends_the_drain_wait() -> None:
-    factory = _AttachingFactory()
+    factory = _attaching_factory()
     factory.accept_calls()
     call = _start_call(factory)
     factory.cut_streams()
@@ -161,7 +162,7 @@ def test_failed_authentication_is_typed_and_not_counted() -> None:
     def deny(info: pyarrow.flight.CallInfo, headers: Any) -> Any:
         raise PermissionError("no entry")
 
-    factory = _AttachingFactory(authenticator=deny)
+    factory = _attaching_factory(authenticator=deny)
     factory.accept_calls()
     with pytest.raises(pyarrow.flight.FlightInternalError) as caught:
         _start_call(factory)
