@@ -125,8 +125,7 @@ class FlightService(pyarrow.flight.FlightServerBase):
         # `command` is None for path descriptors (and reading it avoids building a DescriptorType enum)
         command = descriptor.command
         if command is not None:
-            if len(command) > self._max_command_bytes:
-                raise _too_large("descriptor command", self._max_command_bytes)
+            self._check_size(command, "descriptor command")
         elif sum(len(part) for part in descriptor.path or ()) > self._max_command_bytes:
             raise _too_large("descriptor path", self._max_command_bytes)
 
