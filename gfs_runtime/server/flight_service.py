@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any, Final, cast
 
 import pyarrow
@@ -197,14 +197,29 @@ class FlightService(pyarrow.flight.FlightServerBase):
         writer: pyarrow.flight.FlightMetadataWriter,
     ) -> None:
         """DoPut; a client that vanishes mid-upload reaches the method as an error."""
+        self._receive(
+            "DoPut", self._methods.do_put, context=context, descriptor=descriptor, reader=reader, writer=writer
+        )
+
+    def _receive(
+        self,
+        rpc: str,
+        handler: Callable[..., None],
+        *,
+        context: pyarrow.flight.ServerCallContext,
+        descriptor: pyarrow.flight.FlightDescriptor,
+        reader: pyarrow.flight.MetadataRecordBatchReader,
+        writer: Any,
+    ) -> None:
+        """Run an uploading RPC's handler with its reader guarded (see `_guard_reader`)."""
         calls = self._calls
         begun = calls.begin_call()
         try:
             self._check_descriptor(descriptor)
             _guard_reader(reader, context)
-            self._methods.do_put(context, descriptor, reader, writer)
+            handler(context, descriptor, reader, writer)
         except BaseException as exc:
-            raise calls.end_call(begun, self._failed(exc, "DoPut")) from None
+            raise calls.end_call(begun, self._failed(exc, rpc)) from None
         finally:
             _unguard_reader(reader)
         calls.end_call(begun, None)
@@ -233,17 +248,8 @@ class FlightService(pyarrow.flight.FlightServerBase):
         writer: pyarrow.flight.MetadataRecordBatchWriter,
     ) -> None:
         """DoExchange; like DoPut, a vanished client is an error for the method."""
-        calls = self._calls
-        begun = calls.begin_call()
-        try:
-            self._check_descriptor(descriptor)
-            _guard_reader(reader, context)
-            self._methods.do_exchange(context, descriptor, reader, writer)
-        except BaseException as exc:
-            raise calls.end_call(begun, self._failed(exc, "DoExchange")) from None
-        finally:
-            _unguard_reader(reader)
-        calls.end_call(begun, None)
+        exchange = self._methods.do_exchange
+        self._receive("DoExchange", exchange, context=context, descriptor=descriptor, reader=reader, writer=writer)
 
     def list_actions(self, context: pyarrow.flight.ServerCallContext) -> list[Any]:
         """ListActions, materialized here so errors raised while listing are typed too."""
