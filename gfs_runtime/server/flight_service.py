@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any, Final, cast
+from typing import Any, Final, TypeVar, cast
 
 import pyarrow
 import pyarrow.flight
@@ -17,6 +17,14 @@ from gfs_runtime.server.middleware import MIDDLEWARE_KEY, CallMiddleware
 from gfs_runtime.telemetry.event_logger import get_logger
 
 _GUARDED_READER_METHODS: Final = ("read_chunk", "read_all", "to_reader")
+_T = TypeVar("_T")
+
+
+def _returned(value: object, expected: type[_T], method: str) -> _T:
+    """`value` if a method returned the type pyarrow needs; a TypeError naming the method otherwise."""
+    if not isinstance(value, expected):
+        raise TypeError(f"{method} returned {type(value).__name__}, not {expected.__name__}")
+    return value
 
 
 def _client_vanished() -> pyarrow.flight.FlightCancelledError:
@@ -143,51 +151,51 @@ class FlightService(pyarrow.flight.FlightServerBase):
             if call is not None:
                 call.end_detached(error)
 
+    def _unary(self, rpc: str, answer: Callable[[], _T]) -> _T:
+        """Count the call, run `answer`, type any error it raises and end the call: RPCs over with their handler."""
+        calls = self._calls
+        begun = calls.begin_call()
+        try:
+            result = answer()
+        except BaseException as exc:
+            raise calls.end_call(begun, self._failed(exc, rpc)) from None
+        calls.end_call(begun, None)
+        return result
+
     def list_flights(  # type: ignore[override]  # pyarrow passes criteria as bytes; the stubs say str
         self, context: pyarrow.flight.ServerCallContext, criteria: bytes
     ) -> Iterator[pyarrow.flight.FlightInfo]:
         """ListFlights, materialized here so errors raised while listing are typed too."""
-        calls = self._calls
-        begun = calls.begin_call()
-        try:
+
+        def answer() -> list[pyarrow.flight.FlightInfo]:
             self._check_size(criteria, "criteria")
-            flights = list(self._methods.list_flights(context, criteria))
-        except BaseException as exc:
-            raise calls.end_call(begun, self._failed(exc, "ListFlights")) from None
-        calls.end_call(begun, None)
-        return iter(flights)
+            return list(self._methods.list_flights(context, criteria))
+
+        return iter(self._unary("ListFlights", answer))
 
     def get_flight_info(
         self, context: pyarrow.flight.ServerCallContext, descriptor: pyarrow.flight.FlightDescriptor
     ) -> pyarrow.flight.FlightInfo:
         """GetFlightInfo."""
-        calls = self._calls
-        begun = calls.begin_call()
-        try:
+
+        def answer() -> pyarrow.flight.FlightInfo:
             self._check_descriptor(descriptor)
-            info = self._methods.get_flight_info(context, descriptor)
-            if not isinstance(info, pyarrow.flight.FlightInfo):
-                raise TypeError(f"get_flight_info returned {type(info).__name__}, not FlightInfo")
-        except BaseException as exc:
-            raise calls.end_call(begun, self._failed(exc, "GetFlightInfo")) from None
-        calls.end_call(begun, None)
-        return info
+            return _returned(
+                self._methods.get_flight_info(context, descriptor), pyarrow.flight.FlightInfo, "get_flight_info"
+            )
+
+        return self._unary("GetFlightInfo", answer)
 
     def get_schema(  # type: ignore[override]  # pyarrow expects a SchemaResult; the stubs say Schema
         self, context: pyarrow.flight.ServerCallContext, descriptor: pyarrow.flight.FlightDescriptor
     ) -> pyarrow.flight.SchemaResult:
         """GetSchema."""
-        calls = self._calls
-        begun = calls.begin_call()
-        try:
+
+        def answer() -> pyarrow.flight.SchemaResult:
             self._check_descriptor(descriptor)
-            result = self._methods.get_schema(context, descriptor)
-            if not isinstance(result, pyarrow.flight.SchemaResult):
-                raise TypeError(f"get_schema returned {type(result).__name__}, not SchemaResult")
-        except BaseException as exc:
-            raise calls.end_call(begun, self._failed(exc, "GetSchema")) from None
-        calls.end_call(begun, None)
-        return result
+            return _returned(self._methods.get_schema(context, descriptor), pyarrow.flight.SchemaResult, "get_schema")
+
+        return self._unary("GetSchema", answer)
 
     def do_put(
         self,
@@ -197,48 +205,7 @@ class FlightService(pyarrow.flight.FlightServerBase):
         writer: pyarrow.flight.FlightMetadataWriter,
     ) -> None:
         """DoPut; a client that vanishes mid-upload reaches the method as an error."""
-        self._receive(
-            "DoPut", self._methods.do_put, context=context, descriptor=descriptor, reader=reader, writer=writer
-        )
-
-    def _receive(
-        self,
-        rpc: str,
-        handler: Callable[..., None],
-        *,
-        context: pyarrow.flight.ServerCallContext,
-        descriptor: pyarrow.flight.FlightDescriptor,
-        reader: pyarrow.flight.MetadataRecordBatchReader,
-        writer: Any,
-    ) -> None:
-        """Run an uploading RPC's handler with its reader guarded (see `_guard_reader`)."""
-        calls = self._calls
-        begun = calls.begin_call()
-        try:
-            self._check_descriptor(descriptor)
-            _guard_reader(reader, context)
-            handler(context, descriptor, reader, writer)
-        except BaseException as exc:
-            raise calls.end_call(begun, self._failed(exc, rpc)) from None
-        finally:
-            _unguard_reader(reader)
-        calls.end_call(begun, None)
-
-    def do_get(
-        self, context: pyarrow.flight.ServerCallContext, ticket: pyarrow.flight.Ticket
-    ) -> pyarrow.flight.FlightDataStream:
-        """DoGet; the stream is returned as is, so C++ streams stay off the GIL; the call ends when it is released."""
-        calls = self._calls
-        begun = calls.begin_call()
-        try:
-            self._check_size(ticket.ticket, "ticket")
-            stream = self._methods.do_get(context, ticket)
-            if not isinstance(stream, pyarrow.flight.FlightDataStream):
-                raise TypeError(f"do_get returned {type(stream).__name__}, not a FlightDataStream")
-        except BaseException as exc:
-            raise calls.end_call(begun, self._failed(exc, "DoGet")) from None
-        calls.end_call_when_released(begun, stream)
-        return stream
+        self._unary("DoPut", lambda: self._receive(self._methods.do_put, context, descriptor, reader, writer))
 
     def do_exchange(
         self,
@@ -248,19 +215,34 @@ class FlightService(pyarrow.flight.FlightServerBase):
         writer: pyarrow.flight.MetadataRecordBatchWriter,
     ) -> None:
         """DoExchange; like DoPut, a vanished client is an error for the method."""
-        exchange = self._methods.do_exchange
-        self._receive("DoExchange", exchange, context=context, descriptor=descriptor, reader=reader, writer=writer)
+        self._unary("DoExchange", lambda: self._receive(self._methods.do_exchange, context, descriptor, reader, writer))
 
-    def list_actions(self, context: pyarrow.flight.ServerCallContext) -> list[Any]:
-        """ListActions, materialized here so errors raised while listing are typed too."""
+    def _receive(self, handler: Callable[..., None], context: Any, descriptor: Any, reader: Any, writer: Any) -> None:
+        """Run an uploading RPC's handler with its reader guarded (see `_guard_reader`)."""
+        self._check_descriptor(descriptor)
+        _guard_reader(reader, context)
+        try:
+            handler(context, descriptor, reader, writer)
+        finally:
+            _unguard_reader(reader)
+
+    def do_get(
+        self, context: pyarrow.flight.ServerCallContext, ticket: pyarrow.flight.Ticket
+    ) -> pyarrow.flight.FlightDataStream:
+        """DoGet; the stream is returned as is, so C++ streams stay off the GIL; the call ends when it is released."""
         calls = self._calls
         begun = calls.begin_call()
         try:
-            actions = list(self._methods.list_actions(context))
+            self._check_size(ticket.ticket, "ticket")
+            stream = _returned(self._methods.do_get(context, ticket), pyarrow.flight.FlightDataStream, "do_get")
         except BaseException as exc:
-            raise calls.end_call(begun, self._failed(exc, "ListActions")) from None
-        calls.end_call(begun, None)
-        return actions
+            raise calls.end_call(begun, self._failed(exc, "DoGet")) from None
+        calls.end_call_when_released(begun, stream)
+        return stream
+
+    def list_actions(self, context: pyarrow.flight.ServerCallContext) -> list[Any]:
+        """ListActions, materialized here so errors raised while listing are typed too."""
+        return self._unary("ListActions", lambda: list(self._methods.list_actions(context)))
 
     def do_action(self, context: pyarrow.flight.ServerCallContext, action: pyarrow.flight.Action) -> Iterable[Any]:
         """DoAction; results produced lazily are typed on error as they are pulled, and end the call when done."""
