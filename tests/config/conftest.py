@@ -2,21 +2,10 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 from config_testdata import CERT_PEM, KEY_PEM, WriteToml
-
-from gfs_runtime.config.loading import ENV_PREFIXES
-
-
-@pytest.fixture(autouse=True)
-def clean_config_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Remove any GFS_/GOODDATA_FLIGHT_ variables inherited from the outside so each test sets its own."""
-    for name in list(os.environ):
-        if name.startswith(ENV_PREFIXES):
-            monkeypatch.delenv(name)
 
 
 @pytest.fixture

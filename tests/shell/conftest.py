@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import datetime
 import ipaddress
-import os
 import sys
 import textwrap
 from collections.abc import Iterator
@@ -19,20 +18,11 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from gfs_runtime.config import read_config
-from gfs_runtime.config.loading import ENV_PREFIXES
 from gfs_runtime.server.server import FlightServer
 from gfs_runtime.testing import stop
 from tests.shell.support import ServerFactory, TlsMaterial
 
 START_TIMEOUT_SEC = 30.0
-
-
-@pytest.fixture(autouse=True)
-def clean_config_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Remove GFS_/GOODDATA_FLIGHT_ variables inherited from the outside."""
-    for name in list(os.environ):
-        if name.startswith(ENV_PREFIXES):
-            monkeypatch.delenv(name)
 
 
 @pytest.fixture
