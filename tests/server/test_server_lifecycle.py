@@ -5,7 +5,7 @@ from __future__ import annotations
 import signal
 import socket
 import threading
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pyarrow
@@ -23,6 +23,7 @@ from gfs_runtime.tasks.results import FlightDataTaskResult, TaskResult
 from gfs_runtime.tasks.task import Task
 from gfs_runtime.tasks.task_error import TaskError
 from gfs_runtime.testing import connect, error_info_of
+from tests.server.support import gated_stream
 
 WAIT_SEC = 10.0
 MakeServer = Callable[..., FlightServer]
@@ -70,13 +71,7 @@ class GatedMethods(FlightServerMethods):
     def do_get(
         self, context: pyarrow.flight.ServerCallContext, ticket: pyarrow.flight.Ticket
     ) -> pyarrow.flight.FlightDataStream:
-        def batches() -> Generator[pyarrow.RecordBatch, None, None]:
-            yield pyarrow.record_batch({"n": [1]})
-            self.streaming.set()
-            self.release.wait(WAIT_SEC)
-            yield pyarrow.record_batch({"n": [2]})
-
-        return pyarrow.flight.GeneratorStream(SCHEMA, batches())
+        return gated_stream(self.streaming, self.release, WAIT_SEC)
 
 
 def test_server_started_from_another_thread_serves_and_leaves_signals_alone(make_server: MakeServer) -> None:

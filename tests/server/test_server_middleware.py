@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sys
 import textwrap
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -25,7 +24,7 @@ from gfs_runtime.server.middleware import (
 from gfs_runtime.server.observing import ObservedCallMiddlewareFactory
 from gfs_runtime.telemetry.log_capture import capture_log_events
 from gfs_runtime.testing import error_info_of
-from tests.server.support import ClientFor, StartServer
+from tests.server.support import ClientFor, EndRecorder, StartServer
 
 WAIT_SEC = 10.0
 
@@ -35,12 +34,7 @@ class InspectingMethods(FlightServerMethods):
 
     def __init__(self) -> None:
         self.seen: list[Any] = []
-        self.ended: list[Any] = []
-        self.call_ended = threading.Event()
-
-    def _on_end(self, error: pyarrow.ArrowException | None) -> None:
-        self.ended.append(error)
-        self.call_ended.set()
+        self.ended = EndRecorder()
 
     def do_get(
         self, context: pyarrow.flight.ServerCallContext, ticket: pyarrow.flight.Ticket
@@ -48,7 +42,7 @@ class InspectingMethods(FlightServerMethods):
         info = self.call_info_middleware(context)
         finalizer = self.call_finalizer_middleware(context)
         self.seen.append((info, finalizer, info.info.method, dict(info.headers)))
-        finalizer.register_on_end(self._on_end)
+        finalizer.register_on_end(self.ended)
         return pyarrow.flight.RecordBatchStream(pyarrow.table({"n": [1]}))
 
     def do_action(self, context: pyarrow.flight.ServerCallContext, action: pyarrow.flight.Action) -> Iterator[bytes]:
@@ -75,8 +69,8 @@ def test_finalizer_runs_when_the_stream_ends(start_server: StartServer, client_f
     methods = InspectingMethods()
     client = client_for(start_server(methods))
     client.do_get(pyarrow.flight.Ticket(b"t")).read_all()
-    assert methods.call_ended.wait(WAIT_SEC)
-    assert methods.ended == [None]
+    assert methods.ended.called.wait(WAIT_SEC)
+    assert methods.ended.errors == [None]
 
 
 def test_every_finalizer_runs_even_when_one_raises() -> None:

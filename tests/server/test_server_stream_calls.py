@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Generator, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pyarrow
@@ -14,6 +14,7 @@ from gfs_runtime.server.methods import FlightServerMethods
 from gfs_runtime.server.server import FlightServer
 from gfs_runtime.telemetry.log_capture import capture_log_events
 from gfs_runtime.testing import connect, serve
+from tests.server.support import EndRecorder, gated_stream
 
 WAIT_SEC = 10.0
 SCHEMA = pyarrow.schema([("n", pyarrow.int64())])
@@ -31,12 +32,7 @@ class StreamingMethods(FlightServerMethods):
     def __init__(self) -> None:
         self.release = threading.Event()
         self.streaming = threading.Event()
-        self.ended: list[Any] = []
-        self.call_ended = threading.Event()
-
-    def _on_end(self, error: pyarrow.ArrowException | None) -> None:
-        self.ended.append(error)
-        self.call_ended.set()
+        self.ended = EndRecorder()
 
     def do_get(
         self, context: pyarrow.flight.ServerCallContext, ticket: pyarrow.flight.Ticket
@@ -47,17 +43,10 @@ class StreamingMethods(FlightServerMethods):
         if name.endswith(b"-plain"):
             name = name.removesuffix(b"-plain")
         else:
-            self.call_finalizer_middleware(context).register_on_end(self._on_end)
+            self.call_finalizer_middleware(context).register_on_end(self.ended)
         if name == b"big":
             return pyarrow.flight.RecordBatchStream(BIG_TABLE.to_reader(max_chunksize=10_000))
-
-        def batches() -> Generator[pyarrow.RecordBatch, None, None]:
-            yield pyarrow.record_batch({"n": [1]})
-            self.streaming.set()
-            self.release.wait(WAIT_SEC)
-            yield pyarrow.record_batch({"n": [2]})
-
-        return pyarrow.flight.GeneratorStream(SCHEMA, batches())
+        return gated_stream(self.streaming, self.release, WAIT_SEC)
 
 
 @pytest.fixture
@@ -84,13 +73,13 @@ def test_a_python_stream_is_in_flight_until_it_ends(server: FlightServer, method
         reader = client.do_get(pyarrow.flight.Ticket(b"gated"))
         reader.read_chunk()
         assert methods.streaming.wait(WAIT_SEC)
-        assert not methods.call_ended.is_set()
+        assert not methods.ended.called.is_set()
         server.stop()
         methods.release.set()
         assert reader.read_all().column(0).to_pylist() == [2]
         assert server.wait_for_stop(WAIT_SEC)
     assert _draining_in_flight(events) == [1]
-    assert methods.ended == [None]
+    assert methods.ended.errors == [None]
 
 
 @pytest.mark.timeout(30)
@@ -98,14 +87,14 @@ def test_a_cpp_stream_is_in_flight_until_it_is_sent(server: FlightServer, method
     with connect(server) as client, capture_log_events() as events:
         reader = client.do_get(pyarrow.flight.Ticket(b"big"))
         first = reader.read_chunk()
-        assert not methods.call_ended.is_set()  # the server is blocked sending the rest
+        assert not methods.ended.called.is_set()  # the server is blocked sending the rest
         server.stop()
         rest = reader.read_all()
         assert server.wait_for_stop(WAIT_SEC)
     assert first.data.num_rows + rest.num_rows == BIG_TABLE.num_rows
     assert _draining_in_flight(events) == [1]
-    assert methods.call_ended.wait(WAIT_SEC)
-    assert methods.ended == [None]
+    assert methods.ended.called.wait(WAIT_SEC)
+    assert methods.ended.errors == [None]
 
 
 @pytest.mark.timeout(30)
@@ -124,7 +113,7 @@ def test_a_plain_stream_is_in_flight_until_it_ends(
         assert server.wait_for_stop(WAIT_SEC)
     assert first.data.num_rows + rest.num_rows in (2, BIG_TABLE.num_rows)
     assert _draining_in_flight(events) == [1]
-    assert methods.ended == []
+    assert methods.ended.errors == []
 
 
 @pytest.mark.timeout(30)
