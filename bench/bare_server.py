@@ -1,7 +1,9 @@
 """The baseline: a plain pyarrow.flight server serving the same data as the benchmark service.
 
-Run as `python bench/bare_server.py PORT [TOKEN]`; with TOKEN every call must carry
-`Authorization: Bearer TOKEN`, checked by a bare ServerMiddlewareFactory. Its "task path"
+Run as `python bench/bare_server.py PORT [TOKEN] [--floor]`; with TOKEN every call must carry
+`Authorization: Bearer TOKEN`, checked by a bare ServerMiddlewareFactory. `--floor` gives a server
+without a token that same single middleware as a pass-through: the least a framework with one
+Python hook per call can cost (with a token, bare already has it). Its "task path"
 is the same shape as the runtime's: GetFlightInfo submits work to a ThreadPoolExecutor and
 returns its id as the ticket; DoGet waits for that future and streams its table.
 """
@@ -39,10 +41,20 @@ class BearerTokenMiddlewareFactory(pyarrow.flight.ServerMiddlewareFactory):
         return None
 
 
+class PassThroughMiddlewareFactory(pyarrow.flight.ServerMiddlewareFactory):
+    """Lets every call through without per-call middleware: pyarrow's cost of one Python hook per call."""
+
+    def start_call(
+        self, info: pyarrow.flight.CallInfo, headers: dict[str, list[str] | list[bytes]]
+    ) -> pyarrow.flight.ServerMiddleware | None:
+        """Does nothing."""
+        return None
+
+
 class BareServer(pyarrow.flight.FlightServerBase):
     """Answers GetFlightInfo, DoGet and DoPut directly, plus a dict-and-executor task path."""
 
-    def __init__(self, port: int, token: str | None, big: pyarrow.Table | None) -> None:
+    def __init__(self, port: int, token: str | None, big: pyarrow.Table | None, *, floor: bool = False) -> None:
         """Binds 127.0.0.1:port and starts serving at once (pyarrow listens in the constructor)."""
         self._location = pyarrow.flight.Location.for_grpc_tcp("127.0.0.1", port)
         self._small = dataset.small_table()
@@ -53,6 +65,8 @@ class BareServer(pyarrow.flight.FlightServerBase):
         middleware: dict[str, pyarrow.flight.ServerMiddlewareFactory] = {}
         if token:
             middleware["auth"] = BearerTokenMiddlewareFactory(token)
+        elif floor:
+            middleware["pass"] = PassThroughMiddlewareFactory()
         super().__init__(self._location, middleware=middleware)
 
     def _info(self, descriptor: pyarrow.flight.FlightDescriptor, ticket: bytes) -> pyarrow.flight.FlightInfo:
@@ -106,9 +120,11 @@ class BareServer(pyarrow.flight.FlightServerBase):
 
 def main(argv: list[str]) -> None:
     """Builds the data, then serves until the process is signalled."""
-    port = int(argv[0])
-    token = argv[1] if len(argv) > 1 else None
-    server = BareServer(port, token, dataset.big_table_from_env())
+    floor = "--floor" in argv
+    positional = [arg for arg in argv if arg != "--floor"]
+    port = int(positional[0])
+    token = positional[1] if len(positional) > 1 else None
+    server = BareServer(port, token, dataset.big_table_from_env(), floor=floor)
     server.serve()
 
 

@@ -9,7 +9,8 @@ from dataset import GIB, MIB
 from report import Metric, Target
 
 WORKLOADS = ("a", "b", "c", "d", "e")
-SERVERS = ("bare", "gfs", "ref")
+SERVERS = ("bare", "floor", "gfs", "ref")
+SMALL_CALLS_ONLY = frozenset({"floor"})  # servers measured by workload (a) only
 CALLER_COUNTS = (1, 8)
 PATHS = ("plain", "task")
 

@@ -29,13 +29,14 @@ class BenchServerError(Exception):
 
 @dataclass(frozen=True)
 class ServerKind:
-    """How to run one of the compared servers: bare, gfs or ref."""
+    """How to run one of the compared servers: bare, floor, gfs or ref."""
 
     name: str
     python: Path
     library: str | None  # None for the bare server
     port_env: str | None
     with_metrics: bool = False  # serve Prometheus metrics on a free loopback port (gfs and ref only)
+    floor: bool = False  # the bare server with one pass-through Python middleware (see bare_server.py)
 
 
 @dataclass(frozen=True)
@@ -72,7 +73,8 @@ def _command(kind: ServerKind, port: int, token: str | None, workdir: Path) -> t
     """The argv and environment that start kind on port."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(_FOREIGN_ENV_PREFIXES)}
     if kind.library is None:
-        return [str(kind.python), str(BENCH_DIR / "bare_server.py"), str(port), *([token] if token else [])], env
+        extra = ([token] if token else []) + (["--floor"] if kind.floor else [])
+        return [str(kind.python), str(BENCH_DIR / "bare_server.py"), str(port), *extra], env
     config = workdir / f"{kind.name}-{'token' if token else 'open'}.toml"
     _write_config(config, token, kind.with_metrics)
     env[dataset.LIBRARY_ENV] = kind.library

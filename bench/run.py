@@ -1,6 +1,6 @@
 """`make bench`: bare pyarrow.flight vs gfs vs the reference, each server in its own process, one table.
 
-Usage: python bench/run.py [--quick] [--only a,b,c,d,e] [--servers bare,gfs,ref] [--json PATH]
+Usage: python bench/run.py [--quick] [--only a,b,c,d,e] [--servers bare,floor,gfs,ref] [--json PATH]
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TypeVar
 
 import dataset
 import plan as planning
@@ -33,6 +34,7 @@ _LEAD_SEC = 0.3  # time for caller processes to connect before a window opens
 _POOL_SLACK_SEC = 60.0
 
 Servers = dict[str, RunningServer | str]  # a running server, or why it is not running
+_S = TypeVar("_S")
 
 
 def progress(message: str) -> None:
@@ -46,6 +48,8 @@ def server_kinds(names: tuple[str, ...], repo_root: Path, *, with_metrics: bool 
     for name in names:
         if name == "bare":
             kinds[name] = ServerKind(name, Path(sys.executable), None, None)
+        elif name == "floor":
+            kinds[name] = ServerKind(name, Path(sys.executable), None, None, floor=True)
         elif name == "gfs":
             kinds[name] = ServerKind(name, Path(sys.executable), "gfs_runtime", "GFS_SERVER__LISTEN_PORT", with_metrics)
         else:
@@ -190,6 +194,8 @@ def header(plan: Plan, servers: list[str]) -> str:
             + (" (--with-metrics: gfs and ref serve Prometheus metrics)" if plan.with_metrics else ""),
             "bare = plain pyarrow.flight.FlightServerBase (token: a bare ServerMiddlewareFactory);"
             " gfs = bench/service.py on gfs_runtime; ref = the same module on gooddata-flight-server 1.78.0.",
+            "floor = bare plus one Python middleware whose start_call returns None, (a) only: pyarrow's own"
+            " cost of one per-call Python hook, the least any framework with one pays (with a token, = bare).",
             "task path: gfs/ref submit a Task, FlightDataTaskResult.for_table, do_get_task_result;"
             " bare does the same shape with a dict + ThreadPoolExecutor(32), popping the result on DoGet.",
             f"(a) GetFlightInfo+DoGet of 10 rows, callers are separate processes, {window};"
@@ -213,12 +219,17 @@ def run(plan: Plan, kinds: dict[str, ServerKind], workdir: Path, metrics: list[M
             with running_servers(kinds, workdir, None, big) as servers:
                 if pool is not None:
                     run_small_calls(pool, servers, False, plan, by_key)
-                run_bulk(servers, plan, by_key)
+                run_bulk(_beyond_small_calls(servers), plan, by_key)
             if pool is not None:
                 with running_servers(kinds, workdir, secrets.token_urlsafe(24), 0) as servers:
                     run_small_calls(pool, servers, True, plan, by_key)
     if plan.workloads & {"d", "e"}:
-        run_cold_starts(kinds, workdir, plan, by_key)
+        run_cold_starts(_beyond_small_calls(kinds), workdir, plan, by_key)
+
+
+def _beyond_small_calls(servers: dict[str, _S]) -> dict[str, _S]:
+    """The servers measured beyond workload (a): all but the floor."""
+    return {name: server for name, server in servers.items() if name not in planning.SMALL_CALLS_ONLY}
 
 
 def compile_bytecode(repo_root: Path) -> None:
