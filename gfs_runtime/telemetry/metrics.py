@@ -15,6 +15,7 @@ import pyarrow.flight
 from gfs_runtime.errors.codes import ErrorCode
 from gfs_runtime.errors.info import ErrorInfo
 from gfs_runtime.tasks.executor import TaskOutcome
+from gfs_runtime.telemetry.rpc_calls import RpcCallRecord
 
 if TYPE_CHECKING:
     from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Summary
@@ -54,6 +55,9 @@ AUTH_FAILURE_REASONS: Final = ("missing_token", "invalid_token", "unauthorized",
 
 OTHER_LABEL: Final = "other"
 """Label value standing for anything outside a closed label set."""
+
+_KNOWN_METHODS: Final = frozenset(RPC_METHODS)
+_KNOWN_OUTCOMES: Final = frozenset(RPC_OUTCOMES)
 
 RPC_DURATION_BUCKETS: Final = (
     *(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5),
@@ -187,7 +191,6 @@ class ServerMetrics:
             Counter,
             Gauge,
             GCCollector,
-            Histogram,
             PlatformCollector,
             ProcessCollector,
             Summary,
@@ -199,20 +202,13 @@ class ServerMetrics:
             PlatformCollector(registry=self._registry)
             GCCollector(registry=self._registry)
         reg = self._registry
-        self._calls = Counter("gfs_rpc_calls", "Flight RPCs that ended.", ["method", "outcome"], registry=reg)
-        self._durations = Histogram(
-            "gfs_rpc_duration_seconds",
-            "Time Flight RPCs took from start to end.",
-            ["method"],
-            buckets=RPC_DURATION_BUCKETS,
-            registry=reg,
-        )
+        self._calls = RpcCallRecord(RPC_DURATION_BUCKETS)
+        reg.register(self._calls)
         self._in_flight = Gauge("gfs_rpc_in_flight", "Flight RPCs running now.", registry=reg)
         self._auth_failures = Counter("gfs_auth_failures", "Calls refused by auth.", ["reason"], registry=reg)
         self._trim = Summary("gfs_malloc_trim_duration_seconds", "Time malloc_trim calls took.", registry=reg)
         self._trim_errors = Counter("gfs_malloc_trim_errors", "malloc_trim calls that failed.", registry=reg)
         self._tasks = TaskMetrics(reg)
-        self._call_children: dict[tuple[str, str], tuple[Callable[[], None], Callable[[float], None]]] = {}
 
     @property
     def registry(self) -> CollectorRegistry:
@@ -226,26 +222,11 @@ class ServerMetrics:
 
     def observe_call(self, method: str, outcome: str, duration_sec: float) -> None:
         """Count one ended RPC and its duration; called by the per-call middleware at call end."""
-        children = self._call_children.get((method, outcome))
-        if children is None:
-            children = self._resolve_call_children(method, outcome)
-        inc, observe = children
-        inc()
-        observe(duration_sec)
-
-    def _resolve_call_children(self, method: str, outcome: str) -> tuple[Callable[[], None], Callable[[float], None]]:
-        is_known = method in RPC_METHODS and outcome in RPC_OUTCOMES
-        method_label = method if method in RPC_METHODS else OTHER_LABEL
-        outcome_label = outcome if outcome in RPC_OUTCOMES else OTHER_LABEL
-        children = (
-            self._calls.labels(method_label, outcome_label).inc,
-            self._durations.labels(method_label).observe,
+        self._calls.record(
+            method if method in _KNOWN_METHODS else OTHER_LABEL,
+            outcome if outcome in _KNOWN_OUTCOMES else OTHER_LABEL,
+            duration_sec,
         )
-        if is_known:
-            # only known pairs are cached, so odd values cannot grow the cache; a racing thread may store
-            # an equal pair first, both point at the same children
-            self._call_children[(method, outcome)] = children
-        return children
 
     def track_in_flight(self, count: Callable[[], float]) -> None:
         """Make `gfs_rpc_in_flight` read `count()` at scrape time, so tracking it costs nothing per call."""
