@@ -27,7 +27,10 @@ class TracedMethods(FlightServerMethods):
     def _in_span(self, context: pyarrow.flight.ServerCallContext) -> Any:
         # calls that end with their handler are not handed to pyarrow: found through their thread instead
         call = context.get_middleware(MIDDLEWARE_KEY) or current_call()
-        return self._tracing.use_call_span(getattr(call, "span", None))
+        span = getattr(call, "span", None)
+        # pyarrow tells the peer only to the handler, so the span started at admission gets it here
+        self._tracing.set_call_peer(span, context.peer())
+        return self._tracing.use_call_span(span)
 
     def _pulled_in_span(self, span_scope: Any, results: Iterable[Any]) -> Iterator[Any]:
         iterator = iter(results)

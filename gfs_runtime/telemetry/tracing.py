@@ -75,6 +75,9 @@ class Tracing:
     def end_call_span(self, handle: Span | None, exception: BaseException | None) -> None:
         """End a call's span; a failed call gets status ERROR naming the exception type."""
 
+    def set_call_peer(self, handle: Span | None, peer: str | bytes | None) -> None:
+        """Add the caller's address (gRPC's peer string) to a call's span, once the handler knows it."""
+
     def use_call_span(self, handle: Span | None) -> AbstractContextManager[None]:
         """Make the call's span current in this thread while the handler runs (for logs and task submits)."""
         return self._no_context
@@ -159,6 +162,14 @@ class _SdkTracing(Tracing):
         if exception is not None:
             _mark_exception(handle, exception)
         handle.end()
+
+    def set_call_peer(self, handle: Span | None, peer: str | bytes | None) -> None:
+        """Add the caller's address (gRPC's peer string) to a call's span, once the handler knows it."""
+        if handle is None or not peer:
+            return
+        attributes: dict[str, str | int] = {}
+        _add_peer_attributes(attributes, peer.decode(errors="replace") if isinstance(peer, bytes) else peer)
+        handle.set_attributes(attributes)
 
     def use_call_span(self, handle: Span | None) -> AbstractContextManager[None]:
         """Make the call's span current in this thread while the handler runs."""

@@ -63,6 +63,10 @@ def test_every_rpc_gets_a_server_span_and_failures_are_marked(make_server: Serve
     assert {ok_action.kind, listing.kind, bad_action.kind} == {SpanKind.SERVER}
     assert ok_action.attributes is not None
     assert ok_action.attributes["rpc.method"] == "DoAction"
+    assert ok_action.attributes["network.peer.address"] == "127.0.0.1"
+    assert isinstance(ok_action.attributes["network.peer.port"], int)
+    assert listing.attributes is not None
+    assert listing.attributes["network.peer.address"] == "127.0.0.1"
     assert ok_action.status.status_code == StatusCode.UNSET
     assert bad_action.status.status_code == StatusCode.ERROR
     assert exporter.shut_down
