@@ -97,7 +97,7 @@ class ObservedCallMiddlewareFactory(CallMiddlewareFactory):
         tracing = self._tracing
         span = None
         if tracing is not None:
-            span = tracing.start_call_span(info.method.name, cast(Mapping[str, Sequence[str]], headers), None)
+            span = tracing.start_call_span(info.method.name, cast(Mapping[str, Sequence[str]], headers))
         try:
             call: ObservedCallMiddleware = super().admit(info, headers, in_flight=in_flight)  # type: ignore[assignment]  # _call_class
         except pyarrow.flight.FlightError as exc:

@@ -68,7 +68,7 @@ class Tracing:
         self._no_context: AbstractContextManager[None] = contextlib.nullcontext()
         self._no_task_span: AbstractContextManager[TaskSpan] = contextlib.nullcontext(TaskSpan(None))
 
-    def start_call_span(self, method: str, headers: Mapping[str, Sequence[str]], peer: str | None) -> Span | None:
+    def start_call_span(self, method: str, headers: Mapping[str, Sequence[str]]) -> Span | None:
         """Start the SERVER span of one Flight call (`method` is the RPC name, e.g. ``DoGet`` or ``DO_GET``)."""
         return None
 
@@ -142,7 +142,7 @@ class _SdkTracing(Tracing):
         self._rpc_names: dict[str, tuple[str, str]] = {}
         self._shutdown_lock, self._is_shut_down = threading.Lock(), False
 
-    def start_call_span(self, method: str, headers: Mapping[str, Sequence[str]], peer: str | None) -> Span | None:
+    def start_call_span(self, method: str, headers: Mapping[str, Sequence[str]]) -> Span | None:
         """Start the SERVER span of one Flight call, joining the caller's trace if extraction is on."""
         names = self._rpc_names.get(method) or self._remember_rpc_names(method)
         parent = self._empty_context if self._extract is None else self._extract(headers, self._empty_context)
@@ -151,8 +151,6 @@ class _SdkTracing(Tracing):
             "rpc.service": _RPC_SERVICE,
             "rpc.method": names[1],
         }
-        if peer:
-            _add_peer_attributes(attributes, peer)
         return self._tracer.start_span(names[0], context=parent, kind=self._kinds.SERVER, attributes=attributes)
 
     def end_call_span(self, handle: Span | None, exception: BaseException | None) -> None:

@@ -58,7 +58,8 @@ def _ids(span: ReadableSpan) -> tuple[str, str]:
 
 
 def test_call_span_is_a_server_span_with_rpc_attributes(tracing: Tracing, exporter: InMemorySpanExporter) -> None:
-    handle = tracing.start_call_span("DoGet", {}, "ipv4:127.0.0.1:50123")
+    handle = tracing.start_call_span("DoGet", {})
+    tracing.set_call_peer(handle, "ipv4:127.0.0.1:50123")
     tracing.end_call_span(handle, None)
 
     span = _one_span(exporter)
@@ -73,7 +74,7 @@ def test_call_span_is_a_server_span_with_rpc_attributes(tracing: Tracing, export
 
 
 def test_pyarrow_method_names_become_grpc_method_names(tracing: Tracing, exporter: InMemorySpanExporter) -> None:
-    tracing.end_call_span(tracing.start_call_span("GET_FLIGHT_INFO", {}, None), None)
+    tracing.end_call_span(tracing.start_call_span("GET_FLIGHT_INFO", {}), None)
 
     span = _one_span(exporter)
     assert span.attributes is not None
@@ -82,7 +83,9 @@ def test_pyarrow_method_names_become_grpc_method_names(tracing: Tracing, exporte
 
 
 def test_ipv6_peer_is_split_into_address_and_port(tracing: Tracing, exporter: InMemorySpanExporter) -> None:
-    tracing.end_call_span(tracing.start_call_span("DoAction", {}, "ipv6:[::1]:4242"), None)
+    handle = tracing.start_call_span("DoAction", {})
+    tracing.set_call_peer(handle, b"ipv6:[::1]:4242")
+    tracing.end_call_span(handle, None)
 
     attributes = _one_span(exporter).attributes
     assert attributes is not None
@@ -93,7 +96,7 @@ def test_ipv6_peer_is_split_into_address_and_port(tracing: Tracing, exporter: In
 def test_failed_call_span_has_error_status_naming_the_exception_type(
     tracing: Tracing, exporter: InMemorySpanExporter
 ) -> None:
-    handle = tracing.start_call_span("DoGet", {}, None)
+    handle = tracing.start_call_span("DoGet", {})
     tracing.end_call_span(handle, pyarrow.flight.FlightUnavailableError("shutting down"))
 
     span = _one_span(exporter)
@@ -106,7 +109,7 @@ def test_failed_call_span_has_error_status_naming_the_exception_type(
 
 def test_traceparent_header_joins_the_callers_trace(tracing: Tracing, exporter: InMemorySpanExporter) -> None:
     headers = {"traceparent": [TRACEPARENT], "tracestate": ["vendor=abc"]}
-    tracing.end_call_span(tracing.start_call_span("DoGet", headers, None), None)
+    tracing.end_call_span(tracing.start_call_span("DoGet", headers), None)
 
     span = _one_span(exporter)
     assert _ids(span)[0] == CALLER_TRACE_ID
@@ -120,7 +123,7 @@ def test_traceparent_header_joins_the_callers_trace(tracing: Tracing, exporter: 
 def test_traceparent_header_is_ignored_when_extraction_is_off(exporter: InMemorySpanExporter) -> None:
     tracing = build_tracing(_config(extract=False), span_exporter=exporter)
     try:
-        tracing.end_call_span(tracing.start_call_span("DoGet", {"traceparent": [TRACEPARENT]}, None), None)
+        tracing.end_call_span(tracing.start_call_span("DoGet", {"traceparent": [TRACEPARENT]}), None)
     finally:
         tracing.shutdown()
 
@@ -130,7 +133,7 @@ def test_traceparent_header_is_ignored_when_extraction_is_off(exporter: InMemory
 
 
 def test_malformed_traceparent_starts_a_new_trace(tracing: Tracing, exporter: InMemorySpanExporter) -> None:
-    tracing.end_call_span(tracing.start_call_span("DoGet", {"traceparent": ["00-not-a-trace-01"]}, None), None)
+    tracing.end_call_span(tracing.start_call_span("DoGet", {"traceparent": ["00-not-a-trace-01"]}), None)
 
     assert _one_span(exporter).parent is None
 
@@ -138,7 +141,7 @@ def test_malformed_traceparent_starts_a_new_trace(tracing: Tracing, exporter: In
 def test_resource_names_the_service(exporter: InMemorySpanExporter) -> None:
     tracing = build_tracing(_config(namespace="sales", instance_id="pod-7"), span_exporter=exporter)
     try:
-        tracing.end_call_span(tracing.start_call_span("DoGet", {}, None), None)
+        tracing.end_call_span(tracing.start_call_span("DoGet", {}), None)
     finally:
         tracing.shutdown()
 
@@ -151,7 +154,7 @@ def test_resource_names_the_service(exporter: InMemorySpanExporter) -> None:
 def test_resource_without_namespace_and_instance_id_gets_a_generated_instance_id(
     tracing: Tracing, exporter: InMemorySpanExporter
 ) -> None:
-    tracing.end_call_span(tracing.start_call_span("DoGet", {}, None), None)
+    tracing.end_call_span(tracing.start_call_span("DoGet", {}), None)
 
     attributes = _one_span(exporter).resource.attributes
     assert attributes["service.name"] == "orders-service"
@@ -160,7 +163,7 @@ def test_resource_without_namespace_and_instance_id_gets_a_generated_instance_id
 
 
 def test_current_trace_ids_are_the_active_call_spans(tracing: Tracing, exporter: InMemorySpanExporter) -> None:
-    handle = tracing.start_call_span("DoGet", {"traceparent": [TRACEPARENT]}, None)
+    handle = tracing.start_call_span("DoGet", {"traceparent": [TRACEPARENT]})
     with tracing.use_call_span(handle):
         inside = tracing.current_trace_ids()
     outside = tracing.current_trace_ids()
@@ -174,7 +177,7 @@ def test_current_trace_ids_are_the_active_call_spans(tracing: Tracing, exporter:
 def test_task_span_in_another_thread_is_a_child_of_the_call_span(
     tracing: Tracing, exporter: InMemorySpanExporter
 ) -> None:
-    handle = tracing.start_call_span("DoAction", {}, None)
+    handle = tracing.start_call_span("DoAction", {})
     with tracing.use_call_span(handle):
         submitted_context = tracing.capture_context()
     tracing.end_call_span(handle, None)
@@ -228,7 +231,7 @@ def test_task_reported_failure_marks_its_span_failed(tracing: Tracing, exporter:
 
 def test_provider_is_not_installed_globally(tracing: Tracing, exporter: InMemorySpanExporter) -> None:
     otel_trace.get_tracer("someone-else").start_span("not-ours").end()
-    tracing.end_call_span(tracing.start_call_span("DoGet", {}, None), None)
+    tracing.end_call_span(tracing.start_call_span("DoGet", {}), None)
 
     assert [span.name for span in exporter.get_finished_spans()] == ["arrow.flight.protocol.FlightService/DoGet"]
 
@@ -238,14 +241,15 @@ def test_shutdown_twice_is_harmless_and_later_spans_are_dropped(exporter: InMemo
     tracing.shutdown()
     tracing.shutdown()
 
-    tracing.end_call_span(tracing.start_call_span("DoGet", {}, None), None)
+    tracing.end_call_span(tracing.start_call_span("DoGet", {}), None)
     assert exporter.get_finished_spans() == ()
 
 
 def test_disabled_tracing_does_nothing_per_call() -> None:
     tracing = build_tracing(_config())
 
-    handle = tracing.start_call_span("DoGet", {"traceparent": [TRACEPARENT]}, "ipv4:127.0.0.1:1")
+    handle = tracing.start_call_span("DoGet", {"traceparent": [TRACEPARENT]})
+    tracing.set_call_peer(handle, "ipv4:127.0.0.1:1")
     with tracing.use_call_span(handle):
         assert tracing.current_trace_ids() is None
         assert tracing.capture_context() is None

@@ -48,7 +48,7 @@ def test_shutdown_flushes_spans_held_by_the_batch_processor(monkeypatch: pytest.
     exporter = InMemorySpanExporter()
     tracing = build_tracing(_config(None), span_exporter=exporter, batch=True)
 
-    tracing.end_call_span(tracing.start_call_span("DoGet", {}, None), None)
+    tracing.end_call_span(tracing.start_call_span("DoGet", {}), None)
     before_shutdown = exporter.get_finished_spans()
     tracing.shutdown()
 
@@ -58,7 +58,7 @@ def test_shutdown_flushes_spans_held_by_the_batch_processor(monkeypatch: pytest.
 
 def test_console_exporter_writes_finished_spans_to_stdout(capsys: pytest.CaptureFixture[str]) -> None:
     tracing = build_tracing(_config(OtelExporterType.Console))
-    tracing.end_call_span(tracing.start_call_span("DoPut", {}, None), None)
+    tracing.end_call_span(tracing.start_call_span("DoPut", {}), None)
     tracing.shutdown()
 
     exported = json.loads(capsys.readouterr().out)
@@ -95,7 +95,7 @@ def test_disabled_tracing_imports_no_opentelemetry_sdk() -> None:
         from gfs_runtime.telemetry.tracing import build_tracing
 
         tracing = build_tracing(OtelConfig(None, "svc", None, None, True))
-        handle = tracing.start_call_span("DoGet", {"traceparent": ["00-" + "1" * 32 + "-" + "2" * 16 + "-01"]}, None)
+        handle = tracing.start_call_span("DoGet", {"traceparent": ["00-" + "1" * 32 + "-" + "2" * 16 + "-01"]})
         with tracing.use_call_span(handle), tracing.start_task_span("t", tracing.capture_context()):
             tracing.current_trace_ids()
         tracing.end_call_span(handle, None)
@@ -117,7 +117,7 @@ def test_installed_global_provider_exports_users_own_spans_under_the_call() -> N
         exporter = InMemorySpanExporter()
         tracing = build_tracing(OtelConfig(None, "svc", None, None, False), span_exporter=exporter)
         installed = tracing.install_global_provider()
-        handle = tracing.start_call_span("DoGet", {}, None)
+        handle = tracing.start_call_span("DoGet", {})
         with tracing.use_call_span(handle):
             trace.get_tracer("user-code").start_span("user-work").end()
         tracing.end_call_span(handle, None)
