@@ -45,7 +45,9 @@ class FlightDataTaskResult(abc.ABC):
 
     def __init__(self, single_use_data: bool = False) -> None:
         self._single_use_data = single_use_data
-        self._state_cond = threading.Condition(threading.Lock())
+        self._state_lock = threading.Lock()
+        # made by a close that must wait for readers (rare): building a Condition per result costs more
+        self._readers_gone: threading.Condition | None = None
         self._readers = 0
         self._claimed = False
         self._closing = False
@@ -70,7 +72,7 @@ class FlightDataTaskResult(abc.ABC):
     @final
     def acquire_data(self) -> tuple[DataLease, Iterable[ArrowData] | ArrowData]:
         """Lease and return the data; COMMAND_RESULT_CONSUMED when already consumed or closed."""
-        with self._state_cond:
+        with self._state_lock:
             if self._closing or (self._single_use_data and self._claimed):
                 raise ErrorInfo.for_reason(
                     ErrorCode.COMMAND_RESULT_CONSUMED, "The result's data was already consumed or closed."
@@ -85,22 +87,24 @@ class FlightDataTaskResult(abc.ABC):
             raise
 
     def _release_lease(self, lease: DataLease) -> None:
-        with self._state_cond:
+        with self._state_lock:
             if lease._released:
                 return
             lease._released = True
             self._readers -= 1
-            if self._readers == 0:
-                self._state_cond.notify_all()
+            if self._readers == 0 and self._readers_gone is not None:
+                self._readers_gone.notify_all()
 
     @final
     def close(self) -> None:
         """Refuse new readers, wait for current readers to release, then free the data exactly once."""
-        with self._state_cond:
+        with self._state_lock:
             if self._closing:
                 return
             self._closing = True
-            self._state_cond.wait_for(lambda: self._readers == 0)
+            if self._readers:
+                self._readers_gone = threading.Condition(self._state_lock)
+                self._readers_gone.wait_for(lambda: self._readers == 0)
         # outside the lock: _close may call back into code that closes this result again
         self._close()
 
