@@ -196,30 +196,38 @@ class CallMiddlewareFactory(pyarrow.flight.ServerMiddlewareFactory):
     def arrival_ended(self, arrival: Any, error: BaseException | None) -> None:
         """An observed call ended without its object being built; the observing factory reports it."""
 
-    def end_call_when_released(self, begun: Arrival | None, stream: pyarrow.flight.FlightDataStream) -> None:
-        """From DoGet's handler wrapper: the call `begin_call` began stays in flight until `stream` is sent.
+    def end_call_when_released(
+        self, begun: Arrival | None, stream: pyarrow.flight.FlightDataStream, *, kept_elsewhere: bool = False
+    ) -> None:
+        """From DoGet's handler wrapper: the call `begun` stays in flight until pyarrow is done with `stream`.
 
         The thread stops serving the call now; pyarrow sends (or abandons) the stream after the handler returns,
         on this same thread, and then releases it. A call with an object (finalizers, info asked for) ends
         from a weak reference's callback at that release. A plain call is not given a callback (it would
         run Python in pyarrow's release): its thread counts it ended when it starts its next call, and until
         then `in_flight` (which drains poll) leaves it out once its stream is released.
+
+        A stream the service keeps (`kept_elsewhere`, e.g. one RecordBatchStream over a table returned by
+        every call) outlives each call, so its release says nothing: such a call ends with its handler.
         """
         if begun is None:
             return
         thread_id = _get_ident()
         taken = self._arrivals.pop(thread_id, None)
-        try:
-            if isinstance(taken, CallMiddleware):
-                self._released.add(weakref.ref(stream, taken.stream_released))
-            else:
-                # only this thread writes or removes its entry (its next `_arrive` removes it): no lock
-                self._open_streams[thread_id] = weakref.ref(stream)
-        except TypeError:  # a stream type without weak references: the call ends with its handler
-            if isinstance(taken, CallMiddleware):
-                taken.end_detached(None)
-            else:
-                self.call_ended()
+        if not kept_elsewhere:
+            try:
+                if isinstance(taken, CallMiddleware):
+                    self._released.add(weakref.ref(stream, taken.stream_released))
+                else:
+                    # only this thread writes or removes its entry (its next `_arrive` removes it): no lock
+                    self._open_streams[thread_id] = weakref.ref(stream)
+                return
+            except TypeError:  # a stream type without weak references: the call ends with its handler
+                pass
+        if isinstance(taken, CallMiddleware):
+            taken.end_detached(None)
+        else:
+            self.call_ended()
 
     def _released_streams(self) -> int:
         """Plain DoGet calls whose stream pyarrow released but whose thread has not counted them ended yet."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, Final, TypeVar, cast
 
@@ -25,6 +26,17 @@ def _returned(value: object, expected: type[_T], method: str) -> _T:
     if not isinstance(value, expected):
         raise TypeError(f"{method} returned {type(value).__name__}, not {expected.__name__}")
     return value
+
+
+def _reference_count(value: object) -> int:
+    """`sys.getrefcount` of `value` seen one call below the variable holding it (see `_lone_reference_count`)."""
+    return sys.getrefcount(value)
+
+
+def _lone_reference_count() -> int:
+    """What `_reference_count` gives for an object that only its caller's local variable holds."""
+    probe = object()
+    return _reference_count(probe)
 
 
 def _client_vanished() -> pyarrow.flight.FlightCancelledError:
@@ -114,6 +126,7 @@ class FlightService(pyarrow.flight.FlightServerBase):
         self._calls = middleware
         self._max_command_bytes = max_command_bytes
         self._error_tracebacks = error_tracebacks
+        self._lone_references = _lone_reference_count()
 
     def serve_methods(self, methods: FlightServerMethods) -> None:
         """Delegate calls to `methods` from now on."""
@@ -237,7 +250,9 @@ class FlightService(pyarrow.flight.FlightServerBase):
             stream = _returned(self._methods.do_get(context, ticket), pyarrow.flight.FlightDataStream, "do_get")
         except BaseException as exc:
             raise calls.end_call(begun, self._failed(exc, "DoGet")) from None
-        calls.end_call_when_released(begun, stream)
+        # more references than this local's: the service keeps the stream, so its release cannot end the call
+        kept_elsewhere = _reference_count(stream) > self._lone_references
+        calls.end_call_when_released(begun, stream, kept_elsewhere=kept_elsewhere)
         return stream
 
     def list_actions(self, context: pyarrow.flight.ServerCallContext) -> list[Any]:

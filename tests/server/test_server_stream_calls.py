@@ -20,11 +20,13 @@ WAIT_SEC = 10.0
 SCHEMA = pyarrow.schema([("n", pyarrow.int64())])
 # far more than gRPC's flow-control window, so the server is still sending while the client pauses
 BIG_TABLE = pyarrow.table({"n": pyarrow.array(range(4_000_000), pyarrow.int64())})
+KEPT_TABLE = pyarrow.table({"n": pyarrow.array(range(1_000), pyarrow.int64())})
 
 
 class StreamingMethods(FlightServerMethods):
     """DoGet b"gated": a Python generator that waits for `release`; b"big": a C++ stream of a large table.
 
+    b"kept": the one RecordBatchStream the methods keep and return to every such call.
     Tickets ending in b"-plain" register no end-of-call function: their call object is never built.
     b"fail" raises; GetFlightInfo is not implemented (a typed NOT_IMPLEMENTED error).
     """
@@ -33,6 +35,7 @@ class StreamingMethods(FlightServerMethods):
         self.release = threading.Event()
         self.streaming = threading.Event()
         self.ended = EndRecorder()
+        self.kept = pyarrow.flight.RecordBatchStream(KEPT_TABLE)
 
     def do_get(
         self, context: pyarrow.flight.ServerCallContext, ticket: pyarrow.flight.Ticket
@@ -46,6 +49,8 @@ class StreamingMethods(FlightServerMethods):
             self.call_finalizer_middleware(context).register_on_end(self.ended)
         if name == b"big":
             return pyarrow.flight.RecordBatchStream(BIG_TABLE.to_reader(max_chunksize=10_000))
+        if name == b"kept":
+            return self.kept
         return gated_stream(self.streaming, self.release, WAIT_SEC)
 
 
@@ -137,3 +142,19 @@ def test_failed_calls_are_no_longer_in_flight(server: FlightServer) -> None:
         server.stop()
         assert server.wait_for_stop(WAIT_SEC)
     assert _draining_in_flight(events) == [0]
+
+
+@pytest.mark.timeout(30)
+@pytest.mark.parametrize("ticket", [b"kept", b"kept-plain"])
+def test_calls_returning_a_stream_the_service_keeps_end_with_their_handler(
+    server: FlightServer, methods: StreamingMethods, ticket: bytes
+) -> None:
+    # the kept stream is never released, so its release cannot be what ends these calls
+    with connect(server) as client:
+        for _ in range(3):
+            assert client.do_get(pyarrow.flight.Ticket(ticket)).read_all().num_rows == KEPT_TABLE.num_rows
+    with capture_log_events() as events:
+        server.stop()
+        assert server.wait_for_stop(WAIT_SEC)
+    assert _draining_in_flight(events) == [0]
+    assert methods.ended.errors == ([None] * 3 if ticket == b"kept" else [])
