@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import collections
 import itertools
+import sys
 import threading
 import time
 import weakref
@@ -25,6 +26,7 @@ import pyarrow.flight
 from gfs_runtime.errors.codes import ErrorCode
 from gfs_runtime.errors.info import ErrorInfo
 from gfs_runtime.errors.translate import flight_error_for
+from gfs_runtime.server.call_logging import context_on_stack
 from gfs_runtime.server.middleware import (
     DEFAULT_TRACE_KEYS,
     SHUTTING_DOWN_INFO,
@@ -58,15 +60,32 @@ class _ServedCallFields:
         if call is not None:
             call.add_log_fields(event_dict)
 
-    def served_call(self) -> CallMiddleware | None:
-        """The call the current thread serves."""
-        return self._factory.served_call()
+    def served_call(self, thread_id: int | None = None) -> CallMiddleware | None:
+        """The call the current thread (or `thread_id`) serves."""
+        return self._factory.served_call(thread_id)
 
 
 def current_call() -> CallMiddleware | None:
     """The call the current gRPC thread serves (built on first use); None outside a call's handler."""
     source = THREAD_LOG_FIELDS.get(_get_ident())
     return source.served_call() if isinstance(source, _ServedCallFields) else None
+
+
+def call_of_context(context: pyarrow.flight.ServerCallContext) -> CallMiddleware | None:
+    """The call `context` belongs to, also from another thread while that call's handler runs.
+
+    The current thread's call is found by its id. From another thread (a worker the handler hands `context`
+    to), the serving thread is the one with a frame whose ``context`` local is this object: a search over
+    every thread's stack, paid only by such cross-thread lookups.
+    """
+    call = current_call()
+    if call is not None:
+        return call
+    for thread_id, frame in sys._current_frames().items():
+        source = THREAD_LOG_FIELDS.get(thread_id)
+        if isinstance(source, _ServedCallFields) and context_on_stack(frame) is context:
+            return source.served_call(thread_id)
+    return None
 
 
 class CallMiddlewareFactory(pyarrow.flight.ServerMiddlewareFactory):
@@ -157,14 +176,15 @@ class CallMiddlewareFactory(pyarrow.flight.ServerMiddlewareFactory):
         assert call is not None  # just arrived on this thread
         return call
 
-    def served_call(self) -> CallMiddleware | None:
-        """The current thread's call object, built from its arrival on first use; None outside a call."""
-        thread_id = _get_ident()
+    def served_call(self, thread_id: int | None = None) -> CallMiddleware | None:
+        """The current thread's (or `thread_id`'s) call object, built from its arrival on first use; else None."""
+        if thread_id is None:
+            thread_id = _get_ident()
         arrival = self._arrivals.get(thread_id)
         if arrival is None or isinstance(arrival, CallMiddleware):
             return arrival
         info, headers, token_data, started = arrival
-        call = self._call_class(self, info, headers, token_data, next(self._ids))
+        call = self._call_class(self, info, headers, token_data, next(self._ids), thread_id=thread_id)
         if started is not None:
             call.started = started
         self._arrivals[thread_id] = call

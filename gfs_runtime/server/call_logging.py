@@ -38,19 +38,26 @@ class ServedCall(LogFieldSource, Protocol):
         """The call's tracing span, or None."""
 
 
-def peer_from_stack() -> str | None:
-    """The peer of the call whose handler is on this thread's stack (its ``context`` argument), else None."""
-    frame: FrameType | None = sys._getframe(1)
+def context_on_stack(frame: FrameType | None) -> pyarrow.flight.ServerCallContext | None:
+    """The ``context`` argument of the nearest handler frame, from `frame` outwards; None if there is none."""
     for _ in range(_MAX_FRAMES):
         if frame is None:
             return None
         if "context" in frame.f_code.co_varnames:
             context = frame.f_locals.get("context")
             if isinstance(context, pyarrow.flight.ServerCallContext):
-                peer: str | bytes = context.peer()
-                return peer.decode(errors="replace") if isinstance(peer, bytes) else peer
+                return context
         frame = frame.f_back
     return None
+
+
+def peer_from_stack() -> str | None:
+    """The peer of the call whose handler is on this thread's stack (its ``context`` argument), else None."""
+    context = context_on_stack(sys._getframe(1))
+    if context is None:
+        return None
+    peer: str | bytes = context.peer()
+    return peer.decode(errors="replace") if isinstance(peer, bytes) else peer
 
 
 def _span_id(span_context: Any) -> str:

@@ -10,7 +10,7 @@ import pyarrow.flight
 from gfs_runtime.errors.codes import ErrorCode
 from gfs_runtime.errors.info import ErrorInfo
 from gfs_runtime.errors.translate import flight_error_for
-from gfs_runtime.server.call_admission import current_call
+from gfs_runtime.server.call_admission import call_of_context
 from gfs_runtime.server.middleware import (
     MIDDLEWARE_KEY,
     CallFinalizer,
@@ -32,9 +32,12 @@ def _not_implemented(rpc: str) -> pyarrow.flight.FlightServerError:
 
 def _call_middleware(context: pyarrow.flight.ServerCallContext) -> object:
     # calls that end with their handler are not handed to pyarrow (see CallMiddlewareFactory.start_call)
-    middleware = context.get_middleware(MIDDLEWARE_KEY) or current_call()
+    middleware = context.get_middleware(MIDDLEWARE_KEY) or call_of_context(context)
     if middleware is None:
-        raise RuntimeError("the call has no gfs middleware: is it served by a gfs FlightServer?")
+        raise RuntimeError(
+            "no gfs call found for this context: ask while the call's handler runs, on its thread or a thread"
+            " it waits for, and from a gfs FlightServer"
+        )
     return middleware
 
 

@@ -150,6 +150,8 @@ class CallMiddleware(CallInfo, CallFinalizer, TokenAuthMiddleware):
         headers: dict[str, list[str]],
         token_data: Any,
         call_id: int,
+        *,
+        thread_id: int | None = None,
     ) -> None:
         # the three roles' state is set here directly: one object, one __init__ per call
         self._info = info
@@ -157,7 +159,7 @@ class CallMiddleware(CallInfo, CallFinalizer, TokenAuthMiddleware):
         self._on_end = None
         self._token_data = token_data
         self._tracker = tracker
-        self._thread_id = _get_ident()
+        self._thread_id = _get_ident() if thread_id is None else thread_id
         self.call_id = call_id
 
     @property

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import sys
 import textwrap
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -204,3 +206,55 @@ def test_token_auth_gives_methods_the_caller_identity(
     options = pyarrow.flight.FlightCallOptions(headers=[(b"authorization", b"bearer alice-token")])
     results = list(client_for(server).do_action(pyarrow.flight.Action("whoami", b""), options))
     assert results[0].body.to_pybytes() == b"{'user': 'alice'}"
+
+
+class WorkerThreadMethods(FlightServerMethods):
+    """Hands `context` to a worker thread that reads the call's headers and registers an end-of-call function."""
+
+    def __init__(self) -> None:
+        self.headers: list[dict[str, list[str]]] = []
+        self.ended = EndRecorder()
+        self._pool = concurrent.futures.ThreadPoolExecutor(max_workers=1)
+
+    def _in_worker(self, context: pyarrow.flight.ServerCallContext) -> None:
+        def work(ctx: pyarrow.flight.ServerCallContext) -> None:
+            self.headers.append(dict(self.call_info_middleware(ctx).headers))
+            self.call_finalizer_middleware(ctx).register_on_end(self.ended)
+
+        self._pool.submit(work, context).result(timeout=WAIT_SEC)
+
+    def get_flight_info(
+        self, context: pyarrow.flight.ServerCallContext, descriptor: pyarrow.flight.FlightDescriptor
+    ) -> pyarrow.flight.FlightInfo:
+        self._in_worker(context)
+        return pyarrow.flight.FlightInfo(pyarrow.schema([]), descriptor, [], -1, -1)
+
+    def do_get(
+        self, context: pyarrow.flight.ServerCallContext, ticket: pyarrow.flight.Ticket
+    ) -> pyarrow.flight.FlightDataStream:
+        self._in_worker(context)
+        return pyarrow.flight.RecordBatchStream(pyarrow.table({"n": [1]}))
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True)
+
+
+@pytest.mark.parametrize("tracked", [False, True], ids=["plain", "with-metrics"])
+def test_a_worker_thread_given_the_context_reaches_the_call(
+    start_server: StartServer, client_for: ClientFor, tracked: bool
+) -> None:
+    methods = WorkerThreadMethods()
+    settings = {"metrics_host": "127.0.0.1", "metrics_port": 0} if tracked else {}
+    client = client_for(start_server(methods, **settings))
+    options = pyarrow.flight.FlightCallOptions(headers=[(b"x-tenant", b"acme")])
+    try:
+        client.get_flight_info(pyarrow.flight.FlightDescriptor.for_command(b"q"), options)
+        client.do_get(pyarrow.flight.Ticket(b"t"), options).read_all()
+        assert [h["x-tenant"] for h in methods.headers] == [["acme"], ["acme"]]
+        assert methods.ended.called.wait(WAIT_SEC)
+        deadline = time.monotonic() + WAIT_SEC
+        while len(methods.ended.errors) < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert methods.ended.errors == [None, None]
+    finally:
+        methods.close()
