@@ -31,6 +31,7 @@ from urllib.parse import urlsplit
 
 import orjson
 
+from gfs_runtime.background_http import BackgroundHTTPServer, QuietDisconnects
 from gfs_runtime.errors.exceptions import ServerStartError
 from gfs_runtime.health.monitor import HealthReport, ServerHealthMonitor
 from gfs_runtime.telemetry.event_logger import get_logger
@@ -38,11 +39,10 @@ from gfs_runtime.telemetry.event_logger import get_logger
 LIVENESS_PATH: Final = "/live"
 READINESS_PATH: Final = "/ready"
 _ALLOWED_METHODS: Final = "GET, HEAD"
-_POLL_INTERVAL_SEC: Final = 0.1
 _REQUEST_TIMEOUT_SEC: Final = 5.0
 
 
-class _ProbeHTTPServer(ThreadingHTTPServer):
+class _ProbeHTTPServer(QuietDisconnects, ThreadingHTTPServer):
     """A threading HTTP server that carries the monitor and skips the stdlib's FQDN lookup."""
 
     daemon_threads = True
@@ -141,8 +141,7 @@ class HealthCheckServer:
         self._requested_port = port
         self._bound_port: int | None = None
         self._lock = threading.Lock()
-        self._httpd: _ProbeHTTPServer | None = None
-        self._thread: threading.Thread | None = None
+        self._serving: BackgroundHTTPServer | None = None
 
     @property
     def host(self) -> str:
@@ -157,7 +156,7 @@ class HealthCheckServer:
     def start(self) -> None:
         """Bind the port and start serving on a daemon thread; raises ServerStartError if binding fails."""
         with self._lock:
-            if self._httpd is not None:
+            if self._serving is not None:
                 return
             try:
                 httpd = _ProbeHTTPServer((self._host, self._requested_port), self._monitor)
@@ -166,24 +165,15 @@ class HealthCheckServer:
                 raise ServerStartError(
                     f"health check server cannot listen on {self._host}:{self._requested_port}: {reason}"
                 ) from err
-            thread = threading.Thread(
-                target=httpd.serve_forever,
-                kwargs={"poll_interval": _POLL_INTERVAL_SEC},
-                name="gfs-health-http",
-                daemon=True,
-            )
-            thread.start()
-            self._httpd, self._thread, self._bound_port = httpd, thread, httpd.server_port
+            self._serving = BackgroundHTTPServer(httpd, "gfs-health-http")
+            self._bound_port = self._serving.port
         get_logger("gfs_runtime.health").info("health_check_started", host=self._host, port=self.port)
 
     def stop(self) -> None:
         """Stop serving, close the socket and join the thread; calling it again does nothing."""
         with self._lock:
-            httpd, thread = self._httpd, self._thread
-            self._httpd = self._thread = None
-            if httpd is None or thread is None:
+            serving, self._serving = self._serving, None
+            if serving is None:
                 return
-            httpd.shutdown()
-            thread.join()
-            httpd.server_close()
+            serving.stop()
         get_logger("gfs_runtime.health").info("health_check_stopped", host=self._host)

@@ -8,14 +8,12 @@ from socketserver import ThreadingMixIn
 from typing import TYPE_CHECKING, Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
+from gfs_runtime.background_http import BackgroundHTTPServer, QuietDisconnects
 from gfs_runtime.errors.exceptions import ServerStartError
 
 if TYPE_CHECKING:
     from prometheus_client import CollectorRegistry
 
-# serve_forever notices a stop request only between polls; prometheus_client's own helper polls every 0.5 s,
-# which would make every server stop take that long
-_POLL_INTERVAL_SEC = 0.05
 _JOIN_TIMEOUT_SEC = 5.0
 
 
@@ -26,7 +24,7 @@ class _QuietHandler(WSGIRequestHandler):
         """Log nothing: a scrape every few seconds is not news."""
 
 
-class _ThreadingServer(ThreadingMixIn, WSGIServer):
+class _ThreadingServer(QuietDisconnects, ThreadingMixIn, WSGIServer):
     """WSGI server answering each scrape on a daemon thread, so a slow scraper never blocks others."""
 
     daemon_threads = True
@@ -56,8 +54,7 @@ class MetricsServer:
         self._host = host
         self._port = port
         self._lock = threading.Lock()
-        self._httpd: WSGIServer | None = None
-        self._thread: threading.Thread | None = None
+        self._serving: BackgroundHTTPServer | None = None
         self._stopped = False
 
     @property
@@ -68,15 +65,15 @@ class MetricsServer:
     @property
     def port(self) -> int:
         """The bound port once started (the actual one when 0 was asked for), else the configured port."""
-        httpd = self._httpd
-        return httpd.server_port if httpd is not None else self._port
+        serving = self._serving
+        return serving.port if serving is not None else self._port
 
     def start(self) -> None:
         """Bind and serve; raises ServerStartError naming host and port when binding fails."""
         with self._lock:
             if self._stopped:
                 raise ServerStartError("the metrics server was stopped and cannot be started again")
-            if self._httpd is not None:
+            if self._serving is not None:
                 return
             try:
                 httpd = _bind(self._registry, self._host, self._port)
@@ -85,22 +82,15 @@ class MetricsServer:
                 raise ServerStartError(
                     f"cannot serve metrics on host {self._host!r} port {self._port}: {reason}"
                 ) from e
-            thread = threading.Thread(
-                target=httpd.serve_forever, args=(_POLL_INTERVAL_SEC,), name="gfs-metrics-http", daemon=True
-            )
-            thread.start()
-            self._httpd, self._thread = httpd, thread
+            self._serving = BackgroundHTTPServer(httpd, "gfs-metrics-http")
 
     def stop(self) -> None:
         """Stop serving and release the port; safe to call any number of times, also before `start()`."""
         with self._lock:
             self._stopped = True
-            httpd, thread = self._httpd, self._thread
-            if httpd is None or thread is None:
+            serving, self._serving = self._serving, None
+            if serving is None:
                 return
             # keep the bound port so `port` still answers it after stop
-            self._port = httpd.server_port
-            self._httpd = self._thread = None
-        httpd.shutdown()
-        httpd.server_close()
-        thread.join(_JOIN_TIMEOUT_SEC)
+            self._port = serving.port
+        serving.stop(_JOIN_TIMEOUT_SEC)
