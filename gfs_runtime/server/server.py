@@ -210,9 +210,10 @@ class FlightServer:
             if self._stop_requested.is_set():
                 return
             self._middleware.accept_calls()
+            # readiness and the log line come first: whoever `wait_for_start` wakes sees both
+            self._health.set_server_state(ServerState.READY.value, accepting_traffic=True)
+            self._logger.info("server_started", location=self._location.uri.decode())
             self._was_ready = self._lifecycle.advance(ServerState.READY)
-        self._health.set_server_state(ServerState.READY.value, accepting_traffic=True)
-        self._logger.info("server_started", location=self._location.uri.decode())
 
     def _start_up_failed(self, exc: BaseException) -> None:
         self._logger.error("server_start_failed", exc_info=exc)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import signal
 import socket
 import threading
@@ -390,3 +391,39 @@ def test_lifecycle_failure_keeps_its_error_and_wakes_waiters() -> None:
 
 def test_lifecycle_wait_times_out() -> None:
     assert Lifecycle().wait_for({ServerState.READY}, 0.01) is False
+
+
+class _HoldingHandler(logging.Handler):
+    """Holds the thread that logs `event` until released (a log line that takes its time to write)."""
+
+    def __init__(self, event: str) -> None:
+        super().__init__()
+        self._event = event
+        self.entered = threading.Event()
+        self.let_go = threading.Event()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if f'"event":"{self._event}"' in record.getMessage():
+            self.entered.set()
+            self.let_go.wait(WAIT_SEC)
+
+
+@pytest.mark.timeout(30)
+def test_wait_for_start_returns_after_readiness_and_the_started_line(make_server: MakeServer) -> None:
+    server = make_server(FlightServerMethods())
+    holding = _HoldingHandler("server_started")
+    logger = logging.getLogger("gfs_runtime.server")
+    level = logger.level
+    logger.setLevel(logging.INFO)
+    logger.addHandler(holding)
+    try:
+        server.start(handle_signals=False)
+        assert holding.entered.wait(WAIT_SEC)
+        assert server.health.readiness().healthy  # ready before the line is written
+        assert not server.wait_for_start(0.2)  # and nobody is told "started" before it is written
+        holding.let_go.set()
+        assert server.wait_for_start(WAIT_SEC)
+    finally:
+        holding.let_go.set()
+        logger.removeHandler(holding)
+        logger.setLevel(level)
