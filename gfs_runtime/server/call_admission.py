@@ -81,10 +81,16 @@ def call_of_context(context: pyarrow.flight.ServerCallContext) -> CallMiddleware
     call = current_call()
     if call is not None:
         return call
+    this_thread = _get_ident()
     for thread_id, frame in sys._current_frames().items():
+        # this thread's own frames hold `context` too (the helpers' arguments): it is not the serving thread
+        if thread_id == this_thread:
+            continue
         source = THREAD_LOG_FIELDS.get(thread_id)
         if isinstance(source, _ServedCallFields) and context_on_stack(frame) is context:
-            return source.served_call(thread_id)
+            call = source.served_call(thread_id)
+            if call is not None:
+                return call
     return None
 
 
@@ -256,6 +262,20 @@ class CallMiddlewareFactory(pyarrow.flight.ServerMiddlewareFactory):
     def forget_release(self, reference: weakref.ref[Any]) -> None:
         """Drop a released stream's weak reference."""
         self._released.discard(reference)
+
+    def forget_threads(self) -> None:
+        """Once no call can come any more: drop what this factory keeps per thread, and its log field entries.
+
+        Thread ids are reused: an entry left behind would make a later thread with the same id look like
+        one serving a call of this stopped server.
+        """
+        for thread_id in [tid for tid, source in list(THREAD_LOG_FIELDS.items()) if source is self._fields]:
+            if THREAD_LOG_FIELDS.get(thread_id) is self._fields:
+                THREAD_LOG_FIELDS.pop(thread_id, None)
+        self._arrivals.clear()
+        while self._open_streams:  # sent DoGet streams whose threads never started another call
+            self._open_streams.popitem()
+            self.call_ended()
 
     def forget_arrival(self, thread_id: int, call: CallMiddleware) -> None:
         """Stop remembering `call` as the call of `thread_id`, unless another call replaced it."""

@@ -280,6 +280,8 @@ class FlightServer:
             self._finishing = True
         # all done before the state changes (waiters on it may end the process); an abort exports no spans
         self._health.set_server_state(ServerState.STOPPED.value, accepting_traffic=False)
+        if not aborted:  # the Flight server shut down: no call can still be running
+            self._middleware.forget_threads()
         try:
             self._shell.stop(flush_spans=not aborted)
         finally:

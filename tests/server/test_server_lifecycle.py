@@ -23,6 +23,7 @@ from gfs_runtime.server.server import FlightServer
 from gfs_runtime.tasks.results import FlightDataTaskResult, TaskResult
 from gfs_runtime.tasks.task import Task
 from gfs_runtime.tasks.task_error import TaskError
+from gfs_runtime.telemetry.log_fields import THREAD_LOG_FIELDS
 from gfs_runtime.testing import connect, error_info_of
 from tests.server.support import gated_stream
 
@@ -427,3 +428,21 @@ def test_wait_for_start_returns_after_readiness_and_the_started_line(make_server
         holding.let_go.set()
         logger.removeHandler(holding)
         logger.setLevel(level)
+
+
+@pytest.mark.timeout(30)
+def test_a_stopped_server_leaves_no_per_thread_entries(make_server: MakeServer) -> None:
+    # thread ids are reused: an entry left behind would make a later thread look like one serving a call
+    before = dict(THREAD_LOG_FIELDS)
+    server = make_server(FlightServerMethods())
+    server.start(handle_signals=False)
+    assert server.wait_for_start(WAIT_SEC)
+    with connect(server) as client:
+        for _ in range(3):
+            with pytest.raises(pyarrow.flight.FlightServerError):
+                client.list_actions()  # not implemented: a typed error, still a served call
+    assert len(THREAD_LOG_FIELDS) > len(before)
+    server.stop()
+    assert server.wait_for_stop(WAIT_SEC)
+
+    assert dict(THREAD_LOG_FIELDS) == before

@@ -218,8 +218,16 @@ class WorkerThreadMethods(FlightServerMethods):
 
     def _in_worker(self, context: pyarrow.flight.ServerCallContext) -> None:
         def work(ctx: pyarrow.flight.ServerCallContext) -> None:
-            self.headers.append(dict(self.call_info_middleware(ctx).headers))
-            self.call_finalizer_middleware(ctx).register_on_end(self.ended)
+            # thread ids are reused: make this worker look like a gRPC thread whose call (of another server) ended
+            former = CallMiddlewareFactory()
+            former.accept_calls()
+            former.start_call(pyarrow.flight.CallInfo(pyarrow.flight.FlightMethod.DO_ACTION), {})
+            former.end_call(former.begin_call(), None)
+            try:
+                self.headers.append(dict(self.call_info_middleware(ctx).headers))
+                self.call_finalizer_middleware(ctx).register_on_end(self.ended)
+            finally:
+                former.forget_threads()
 
         self._pool.submit(work, context).result(timeout=WAIT_SEC)
 
