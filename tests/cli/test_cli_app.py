@@ -242,7 +242,13 @@ def test_shell_completion_script_is_offered() -> None:
         text=True,
         timeout=30,
         check=False,
-        env={"PATH": "/usr/bin:/bin", "SHELL": "/bin/bash", "HOME": "/nonexistent"},
+        # typer otherwise guesses the shell from the parent processes, which a test runner need not have
+        env={
+            "PATH": "/usr/bin:/bin",
+            "SHELL": "/bin/bash",
+            "HOME": "/nonexistent",
+            "_TYPER_COMPLETE_TEST_DISABLE_SHELL_DETECTION": "1",
+        },
     )
 
     assert result.returncode == 0
