@@ -6,6 +6,7 @@ import os
 import select
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
@@ -113,11 +114,25 @@ def test_child_that_exits_is_started_again_after_a_change(tmp_path: Path, lines:
     assert len(codes) == 1
 
 
+def _wait_until_dead(pid: int) -> None:
+    """Wait until process `pid` has died (a zombie not yet reaped counts as dead)."""
+    deadline = time.monotonic() + LINE_TIMEOUT_SEC
+    while time.monotonic() < deadline:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
+        except (FileNotFoundError, ProcessLookupError):
+            return
+        if state in ("Z", "X"):
+            return
+        time.sleep(0.01)
+    raise AssertionError(f"process {pid} still alive")
+
+
 def test_child_killed_by_a_signal_gives_128_plus_the_signal(tmp_path: Path, lines: LineReader) -> None:
-    script = "import os, signal; print('started', flush=True); os.kill(os.getpid(), signal.SIGKILL)"
+    script = "import os, signal; print('started', os.getpid(), flush=True); os.kill(os.getpid(), signal.SIGKILL)"
     reloader = make_reloader(tmp_path, lines, script=script)
     thread, codes = start_reloader(reloader)
-    lines.next_line()
+    _wait_until_dead(int(lines.next_line().split()[1]))  # stopping earlier would end it with SIGTERM instead
 
     reloader.stop()
     thread.join(LINE_TIMEOUT_SEC)
