@@ -445,4 +445,5 @@ def test_a_stopped_server_leaves_no_per_thread_entries(make_server: MakeServer) 
     server.stop()
     assert server.wait_for_stop(WAIT_SEC)
 
-    assert dict(THREAD_LOG_FIELDS) == before
+    # every entry left is one that was there before (one this server's threads overwrote may be gone)
+    assert [thread_id for thread_id, source in THREAD_LOG_FIELDS.items() if before.get(thread_id) is not source] == []
