@@ -29,6 +29,7 @@ from gfs_runtime.errors.translate import flight_error_for
 from gfs_runtime.server.call_logging import context_on_stack
 from gfs_runtime.server.middleware import (
     DEFAULT_TRACE_KEYS,
+    MIDDLEWARE_KEY,
     SHUTTING_DOWN_INFO,
     Authenticator,
     CallMiddleware,
@@ -74,11 +75,12 @@ def current_call() -> CallMiddleware | None:
 def call_of_context(context: pyarrow.flight.ServerCallContext) -> CallMiddleware | None:
     """The call `context` belongs to, also from another thread while that call's handler runs.
 
-    The current thread's call is found by its id. From another thread (a worker the handler hands `context`
-    to), the serving thread is the one with a frame whose ``context`` local is this object: a search over
-    every thread's stack, paid only by such cross-thread lookups.
+    A call handed to pyarrow is in `context`; any other is found by the current thread's id. From another
+    thread (a worker the handler hands `context` to), the serving thread is the one with a frame whose
+    ``context`` local is this object: a search over every thread's stack, paid only by such lookups.
     """
-    call = current_call()
+    handed = context.get_middleware(MIDDLEWARE_KEY)
+    call = handed if isinstance(handed, CallMiddleware) else current_call()
     if call is not None:
         return call
     this_thread = _get_ident()
@@ -223,7 +225,7 @@ class CallMiddlewareFactory(pyarrow.flight.ServerMiddlewareFactory):
         """An observed call ended without its object being built; the observing factory reports it."""
 
     def end_call_when_released(
-        self, begun: Arrival | None, stream: pyarrow.flight.FlightDataStream, *, kept_elsewhere: bool = False
+        self, begun: Arrival, stream: pyarrow.flight.FlightDataStream, *, kept_elsewhere: bool = False
     ) -> None:
         """From DoGet's handler wrapper: the call `begun` stays in flight until pyarrow is done with `stream`.
 
@@ -236,8 +238,6 @@ class CallMiddlewareFactory(pyarrow.flight.ServerMiddlewareFactory):
         A stream the service keeps (`kept_elsewhere`, e.g. one RecordBatchStream over a table returned by
         every call) outlives each call, so its release says nothing: such a call ends with its handler.
         """
-        if begun is None:
-            return
         thread_id = _get_ident()
         taken = self._arrivals.pop(thread_id, None)
         if not kept_elsewhere:

@@ -250,9 +250,10 @@ class FlightService(pyarrow.flight.FlightServerBase):
             stream = _returned(self._methods.do_get(context, ticket), pyarrow.flight.FlightDataStream, "do_get")
         except BaseException as exc:
             raise calls.end_call(begun, self._failed(exc, "DoGet")) from None
-        # more references than this local's: the service keeps the stream, so its release cannot end the call
-        kept_elsewhere = _reference_count(stream) > self._lone_references
-        calls.end_call_when_released(begun, stream, kept_elsewhere=kept_elsewhere)
+        if begun is not None:  # else pyarrow's callbacks end the call
+            # more references than this local's: the service keeps the stream, so its release cannot end the call
+            kept_elsewhere = _reference_count(stream) > self._lone_references
+            calls.end_call_when_released(begun, stream, kept_elsewhere=kept_elsewhere)
         return stream
 
     def list_actions(self, context: pyarrow.flight.ServerCallContext) -> list[Any]:

@@ -12,7 +12,6 @@ from gfs_runtime.errors.info import ErrorInfo
 from gfs_runtime.errors.translate import flight_error_for
 from gfs_runtime.server.call_admission import call_of_context
 from gfs_runtime.server.middleware import (
-    MIDDLEWARE_KEY,
     CallFinalizer,
     CallInfo,
     CallMiddleware,
@@ -30,15 +29,14 @@ def _not_implemented(rpc: str) -> pyarrow.flight.FlightServerError:
     ).to_server_error()
 
 
-def _call_middleware(context: pyarrow.flight.ServerCallContext) -> object:
-    # calls that end with their handler are not handed to pyarrow (see CallMiddlewareFactory.start_call)
-    middleware = context.get_middleware(MIDDLEWARE_KEY) or call_of_context(context)
-    if middleware is None:
+def _call_of(context: pyarrow.flight.ServerCallContext) -> CallMiddleware:
+    call = call_of_context(context)
+    if call is None:
         raise RuntimeError(
             "no gfs call found for this context: ask while the call's handler runs, on its thread or a thread"
             " it waits for, and from a gfs FlightServer"
         )
-    return middleware
+    return call
 
 
 def _release_on_end(lease: DataLease, result: FlightDataTaskResult) -> OnEndCallbackFn:
@@ -66,16 +64,14 @@ def _guarded_items(items: Iterable[ArrowData], call: CallMiddleware) -> Iterator
 
 
 def _stream_for(
-    result: FlightDataTaskResult, data: Iterable[ArrowData] | ArrowData, finalizer: CallFinalizer
+    result: FlightDataTaskResult, data: Iterable[ArrowData] | ArrowData, call: CallMiddleware
 ) -> pyarrow.flight.FlightDataStream:
     if isinstance(data, pyarrow.Table | pyarrow.RecordBatchReader):
         # streamed by C++ without the GIL: the fast path
         return pyarrow.flight.RecordBatchStream(data)
     if isinstance(data, pyarrow.RecordBatch):
         return pyarrow.flight.RecordBatchStream(pyarrow.Table.from_batches([data]))
-    if isinstance(finalizer, CallMiddleware):
-        data = _guarded_items(data, finalizer)
-    return pyarrow.flight.GeneratorStream(result.get_schema(), data)
+    return pyarrow.flight.GeneratorStream(result.get_schema(), _guarded_items(data, call))
 
 
 def _data_result_of(outcome: TaskExecutionResult | None, task_id: str) -> FlightDataTaskResult:
@@ -104,31 +100,24 @@ class FlightServerMethods:
     @staticmethod
     def call_info_middleware(context: pyarrow.flight.ServerCallContext) -> CallInfo:
         """The current call's CallInfo: pyarrow's CallInfo and the caller's headers."""
-        middleware = _call_middleware(context)
-        if not isinstance(middleware, CallInfo):
-            raise RuntimeError(f"the call's middleware is a {type(middleware).__name__}, not a CallInfo")
-        return middleware
+        return _call_of(context)
 
     @staticmethod
     def call_finalizer_middleware(context: pyarrow.flight.ServerCallContext) -> CallFinalizer:
         """The current call's CallFinalizer, to run functions once the whole call (stream included) ends."""
-        middleware = _call_middleware(context)
-        if not isinstance(middleware, CallFinalizer):
-            raise RuntimeError(f"the call's middleware is a {type(middleware).__name__}, not a CallFinalizer")
-        return middleware
+        return _call_of(context)
 
     @staticmethod
     def do_get_task_result(
         context: pyarrow.flight.ServerCallContext, task_executor: TaskExecutor, task_id: str
     ) -> pyarrow.flight.FlightDataStream:
         """Stream a task's result for DoGet: waits (bounded, until the client goes) and releases data at the end."""
-        finalizer = FlightServerMethods.call_finalizer_middleware(context)
-        timeout = finalizer.task_wait_timeout_sec if isinstance(finalizer, CallMiddleware) else None
-        outcome = task_executor.wait_for_result(task_id, timeout, should_stop=context.is_cancelled)
+        call = _call_of(context)
+        outcome = task_executor.wait_for_result(task_id, call.task_wait_timeout_sec, should_stop=context.is_cancelled)
         result = _data_result_of(outcome, task_id)
         lease, data = result.acquire_data()
-        finalizer.register_on_end(_release_on_end(lease, result))
-        return _stream_for(result, data, finalizer)
+        call.register_on_end(_release_on_end(lease, result))
+        return _stream_for(result, data, call)
 
     def list_flights(
         self, context: pyarrow.flight.ServerCallContext, criteria: bytes

@@ -151,7 +151,7 @@ class CallMiddleware(CallInfo, CallFinalizer, TokenAuthMiddleware):
         token_data: Any,
         call_id: int,
         *,
-        thread_id: int | None = None,
+        thread_id: int,
     ) -> None:
         # the three roles' state is set here directly: one object, one __init__ per call
         self._info = info
@@ -159,7 +159,7 @@ class CallMiddleware(CallInfo, CallFinalizer, TokenAuthMiddleware):
         self._on_end = None
         self._token_data = token_data
         self._tracker = tracker
-        self._thread_id = _get_ident() if thread_id is None else thread_id
+        self._thread_id = thread_id  # the gRPC thread serving the call (not always the one building this)
         self.call_id = call_id
 
     @property

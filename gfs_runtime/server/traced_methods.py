@@ -7,9 +7,8 @@ from typing import Any
 
 import pyarrow.flight
 
-from gfs_runtime.server.call_admission import current_call
+from gfs_runtime.server.call_admission import call_of_context
 from gfs_runtime.server.methods import FlightServerMethods
-from gfs_runtime.server.middleware import MIDDLEWARE_KEY
 from gfs_runtime.telemetry.tracing import Tracing
 
 
@@ -25,9 +24,8 @@ class TracedMethods(FlightServerMethods):
         self._tracing = tracing
 
     def _in_span(self, context: pyarrow.flight.ServerCallContext) -> Any:
-        # calls that end with their handler are not handed to pyarrow: found through their thread instead
-        call = context.get_middleware(MIDDLEWARE_KEY) or current_call()
-        span = getattr(call, "span", None)
+        call = call_of_context(context)
+        span = None if call is None else call.span
         # pyarrow tells the peer only to the handler, so the span started at admission gets it here
         self._tracing.set_call_peer(span, context.peer())
         return self._tracing.use_call_span(span)
